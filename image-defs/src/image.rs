@@ -1,0 +1,251 @@
+//! The [`Image`] trait: everything an image definition declares.
+//!
+//! Every method but [`Image::name`] and [`Image::parent`] has a default, so a typical image only
+//! lists its packages and a few settings. Definitions declare; they do not compute.
+
+use std::any::{Any, TypeId};
+
+use crate::{Atom, PackageKeywords, PackageUse, UseList};
+
+/// An image definition.
+pub trait Image: Any + Send + Sync {
+    /// The image's name, unique in the registry and valid as an OCI repository path
+    /// (`base`, `nginx`, `rig/hello`). The repository is `<namespace>/<name>`.
+    fn name(&self) -> &'static str;
+
+    /// What the image is built on.
+    fn parent(&self) -> Parent;
+
+    /// A one-line description, shown by `list --json`.
+    fn description(&self) -> &'static str {
+        ""
+    }
+
+    /// The packages to emerge.
+    fn packages(&self) -> Vec<Atom<'static>> {
+        Vec::new()
+    }
+
+    /// Global USE flags, added to `USE` in the image's make.conf fragment.
+    fn use_flags(&self) -> UseList<'static> {
+        UseList::new("")
+    }
+
+    /// Per-package USE flags (`/etc/portage/package.use/<image>`).
+    fn package_use(&self) -> Vec<PackageUse> {
+        Vec::new()
+    }
+
+    /// Accepted keywords (`/etc/portage/package.accept_keywords/<image>`).
+    fn accept_keywords(&self) -> Vec<PackageKeywords> {
+        Vec::new()
+    }
+
+    /// Masked atoms (`/etc/portage/package.mask/<image>`).
+    fn masks(&self) -> Vec<Atom<'static>> {
+        Vec::new()
+    }
+
+    /// Unmasked atoms (`/etc/portage/package.unmask/<image>`).
+    fn unmasks(&self) -> Vec<Atom<'static>> {
+        Vec::new()
+    }
+
+    /// make.conf variables (name, value) for the image's make.conf fragment, e.g.
+    /// `("NGINX_MODULES_HTTP", "access gzip proxy")`. Values are written quoted.
+    fn make_conf(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
+    /// Environment variables of the image config.
+    fn env(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
+    /// Labels of the image config.
+    fn labels(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
+    /// The entrypoint, as argv (`None` keeps the parent's).
+    fn entrypoint(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// The default command, as argv (`None` keeps the parent's).
+    fn cmd(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// Exposed ports.
+    fn ports(&self) -> Vec<Port> {
+        Vec::new()
+    }
+
+    /// The user the container runs as (`None` keeps the parent's).
+    fn user(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The working directory (`None` keeps the parent's).
+    fn workdir(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Files copied into the image after the packages are installed; see [`copy_file!`](crate::copy_file).
+    fn files(&self) -> Vec<CopyFile> {
+        Vec::new()
+    }
+
+    /// A command (argv) run in the committed image after the build; a non-zero exit fails the build.
+    fn test(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// The implementing type's name, for error messages. Not meant to be overridden.
+    #[doc(hidden)]
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+}
+
+/// What an image is built on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parent {
+    /// Another image of the registry.
+    Image(ParentImage),
+    /// A root filesystem that is not built by this tool.
+    Root(Root),
+}
+
+impl Parent {
+    /// Another image, by its Rust type: a misspelt type is a compile error.
+    pub fn image<T: Image>() -> Parent {
+        Parent::Image(ParentImage::Type { id: TypeId::of::<T>(), type_name: std::any::type_name::<T>() })
+    }
+
+    /// Another image, by its name (checked when the registry is validated).
+    pub const fn named(name: &'static str) -> Parent {
+        Parent::Image(ParentImage::Name(name))
+    }
+
+    /// An image on a registry, such as the official `docker.io/gentoo/stage3`.
+    pub const fn registry(reference: &'static str) -> Parent {
+        Parent::Root(Root::Registry(reference))
+    }
+}
+
+/// A reference to a parent image in the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParentImage {
+    Type { id: TypeId, type_name: &'static str },
+    Name(&'static str),
+}
+
+/// A root filesystem an image tree starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// An image reference on a registry (`docker.io/gentoo/stage3:amd64-openrc`), optionally pinned
+    /// by digest (`...@sha256:...`).
+    Registry(&'static str),
+    /// A stage3 tarball on disk (relative to the workspace root, or absolute), imported as an image.
+    Tarball {
+        path: &'static str,
+        /// The expected `sha512:<hex>` digest, when known.
+        digest: Option<&'static str>,
+    },
+    /// The offline test rig: Debian minbase with portage from PyPI, built from `tests/rig/`. It stands
+    /// in for a stage3 on machines without Gentoo or internet.
+    Rig,
+}
+
+/// An exposed port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Port {
+    pub number: u16,
+    pub protocol: Protocol,
+}
+
+impl Port {
+    pub const fn tcp(number: u16) -> Port {
+        Port { number, protocol: Protocol::Tcp }
+    }
+    pub const fn udp(number: u16) -> Port {
+        Port { number, protocol: Protocol::Udp }
+    }
+}
+
+impl std::fmt::Display for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let protocol = match self.protocol {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        };
+        write!(f, "{}/{}", self.number, protocol)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+/// A file copied into the image from the folder beside its definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyFile {
+    /// The definition's source file (`file!()`), relative to the workspace root.
+    pub definition: &'static str,
+    /// The file, relative to the definition's folder.
+    pub source: &'static str,
+    /// The absolute destination path in the image.
+    pub destination: &'static str,
+    /// Unix permission bits (`None` keeps the source file's).
+    pub mode: Option<u32>,
+}
+
+impl CopyFile {
+    /// Panics (a compile error in const context) unless the destination is absolute and the source is
+    /// a plain relative path inside the definition's folder.
+    pub const fn new(definition: &'static str, source: &'static str, destination: &'static str) -> Self {
+        let dest = destination.as_bytes();
+        if dest.is_empty() || dest[0] != b'/' {
+            panic!("copy_file!: the destination must be an absolute path");
+        }
+        let src = source.as_bytes();
+        if src.is_empty() || src[0] == b'/' {
+            panic!("copy_file!: the source must be a path relative to the definition's folder");
+        }
+        let mut i = 0;
+        while i + 1 < src.len() {
+            if src[i] == b'.' && src[i + 1] == b'.' {
+                panic!("copy_file!: the source must not contain `..`");
+            }
+            i += 1;
+        }
+        CopyFile { definition, source, destination, mode: None }
+    }
+
+    pub const fn with_mode(mut self, mode: u32) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The source path relative to the workspace root.
+    pub fn source_path(&self) -> String {
+        match self.definition.rsplit_once('/') {
+            Some((folder, _)) => format!("{folder}/{}", self.source),
+            None => self.source.to_owned(),
+        }
+    }
+}
+
+/// A file to copy into the image, relative to the definition's own folder; a missing file is a
+/// compile error: `copy_file!("nginx/nginx.conf" => "/etc/nginx/nginx.conf")`.
+#[macro_export]
+macro_rules! copy_file {
+    ($source:literal => $destination:literal) => {{
+        const _: &[u8] = include_bytes!($source);
+        const { $crate::CopyFile::new(file!(), $source, $destination) }
+    }};
+}

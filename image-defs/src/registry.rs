@@ -1,0 +1,348 @@
+//! The registry of all images, validated before anything else runs.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use once_cell::sync::Lazy;
+
+use crate::{Image, Parent, ParentImage, Root};
+
+/// All images, validated: names unique and valid, parents present, no cycles.
+pub struct Registry {
+    images: Vec<&'static dyn Image>,
+    /// For each image (same index), its parent: another image's index or a root.
+    parents: Vec<ResolvedParent>,
+    /// Image indexes, parents before children; ties broken by name.
+    order: Vec<usize>,
+    by_name: HashMap<&'static str, usize>,
+}
+
+/// A parent after validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolvedParent {
+    Image(usize),
+    Root(Root),
+}
+
+/// Everything wrong with a set of image definitions (all problems, not just the first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid image definitions:")?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+static GLOBAL: Lazy<Result<Registry, RegistryError>> = Lazy::new(|| Registry::new(crate::images::all()));
+
+impl Registry {
+    /// The registry of the images defined in this crate.
+    pub fn global() -> Result<&'static Registry, RegistryError> {
+        GLOBAL.as_ref().map_err(Clone::clone)
+    }
+
+    /// Validates `images` and orders them.
+    pub fn new(images: Vec<&'static dyn Image>) -> Result<Registry, RegistryError> {
+        let mut problems = Vec::new();
+
+        let mut by_name: HashMap<&'static str, usize> = HashMap::with_capacity(images.len());
+        for (index, image) in images.iter().enumerate() {
+            let name = image.name();
+            if let Err(why) = check_name(name) {
+                problems.push(format!("image `{name}`: invalid name: {why}"));
+            }
+            if let Some(&first) = by_name.get(name) {
+                problems.push(format!(
+                    "image name `{name}` is used twice: by `{}` and by `{}`",
+                    images[first].type_name(),
+                    image.type_name()
+                ));
+            } else {
+                by_name.insert(name, index);
+            }
+            problems.extend(check_values(*image));
+        }
+
+        let by_type: HashMap<TypeId, usize> =
+            images.iter().enumerate().map(|(index, image)| (type_id_of(*image), index)).collect();
+        let mut parents = Vec::with_capacity(images.len());
+        for image in &images {
+            let resolved = match image.parent() {
+                Parent::Root(root) => Some(ResolvedParent::Root(root)),
+                Parent::Image(ParentImage::Name(parent)) => match by_name.get(parent) {
+                    Some(&index) => Some(ResolvedParent::Image(index)),
+                    None => {
+                        problems.push(format!(
+                            "image `{}` has parent `{parent}`, which is not a registered image",
+                            image.name()
+                        ));
+                        None
+                    }
+                },
+                Parent::Image(ParentImage::Type { id, type_name }) => match by_type.get(&id) {
+                    Some(&index) => Some(ResolvedParent::Image(index)),
+                    None => {
+                        problems.push(format!(
+                            "image `{}` has parent type `{type_name}`, which is not registered \
+                                 (add it to image_defs::images::all)",
+                            image.name()
+                        ));
+                        None
+                    }
+                },
+            };
+            parents.push(resolved);
+        }
+        if !problems.is_empty() {
+            return Err(RegistryError { problems });
+        }
+        let parents: Vec<ResolvedParent> = parents.into_iter().map(Option::unwrap).collect();
+
+        if let Some(cycle) = find_cycle(&images, &parents) {
+            return Err(RegistryError { problems: vec![format!("parent cycle: {cycle}")] });
+        }
+
+        let order = dependency_order(&images, &parents);
+        Ok(Registry { images, parents, order, by_name })
+    }
+
+    /// Images, parents before children.
+    pub fn in_order(&self) -> impl Iterator<Item = &'static dyn Image> + '_ {
+        self.order.iter().map(|&index| self.images[index])
+    }
+
+    /// The image with this name.
+    pub fn get(&self, name: &str) -> Option<&'static dyn Image> {
+        self.index_of(name).map(|index| self.images[index])
+    }
+
+    /// The image with this name, or an error that lists the known names.
+    pub fn lookup(&self, name: &str) -> Result<&'static dyn Image, String> {
+        self.require(name).map(|index| self.images[index])
+    }
+
+    /// The resolved parent of an image of this registry.
+    pub fn parent_of(&self, image: &dyn Image) -> ResolvedParent {
+        let index = self.index_of(image.name()).expect("image of this registry");
+        self.parents[index]
+    }
+
+    /// The parent image of an image, when its parent is not a root.
+    pub fn parent_image(&self, image: &dyn Image) -> Option<&'static dyn Image> {
+        match self.parent_of(image) {
+            ResolvedParent::Image(index) => Some(self.images[index]),
+            ResolvedParent::Root(_) => None,
+        }
+    }
+
+    /// The root the image's tree starts from.
+    pub fn root_of(&self, image: &dyn Image) -> Root {
+        let mut index = self.index_of(image.name()).expect("image of this registry");
+        loop {
+            match self.parents[index] {
+                ResolvedParent::Image(parent) => index = parent,
+                ResolvedParent::Root(root) => return root,
+            }
+        }
+    }
+
+    /// The named images plus all their ancestors, in build order.
+    pub fn with_ancestors(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, String> {
+        let mut wanted = BTreeSet::new();
+        for name in names {
+            let mut index = self.require(name)?;
+            while wanted.insert(index) {
+                match self.parents[index] {
+                    ResolvedParent::Image(parent) => index = parent,
+                    ResolvedParent::Root(_) => break,
+                }
+            }
+        }
+        Ok(self.order.iter().filter(|i| wanted.contains(i)).map(|&i| self.images[i]).collect())
+    }
+
+    /// The named images only, in build order.
+    pub fn selected(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, String> {
+        let mut wanted = BTreeSet::new();
+        for name in names {
+            wanted.insert(self.require(name)?);
+        }
+        Ok(self.order.iter().filter(|i| wanted.contains(i)).map(|&i| self.images[i]).collect())
+    }
+
+    fn require(&self, name: &str) -> Result<usize, String> {
+        self.index_of(name).ok_or_else(|| {
+            let known: Vec<&str> = self.in_order().map(|image| image.name()).collect();
+            format!("no image named `{name}`; known images: {}", known.join(", "))
+        })
+    }
+
+    fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+}
+
+fn type_id_of(image: &dyn Image) -> TypeId {
+    let any: &dyn Any = image;
+    any.type_id()
+}
+
+/// OCI distribution spec: path components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > 128 {
+        return Err(format!("it is {} characters long; at most 128 are allowed", name.len()));
+    }
+    for component in name.split('/') {
+        check_component(component).map_err(|why| {
+            format!(
+                "path component `{component}` {why}; expected lowercase letters and digits, \
+                 separated by `.`, `_`, `__` or dashes, and `/` between components"
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn check_component(component: &str) -> Result<(), &'static str> {
+    let bytes = component.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.is_empty() {
+        return Err("is empty");
+    }
+    if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return Err("must start and end with a lowercase letter or digit");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator = &component[start..i];
+        let ok = separator == "." || separator == "_" || separator == "__" || separator.bytes().all(|b| b == b'-');
+        if !ok {
+            return Err("has an invalid separator");
+        }
+    }
+    Ok(())
+}
+
+/// Checks the values an image declares that the type system does not already check.
+fn check_values(image: &dyn Image) -> Vec<String> {
+    let name = image.name();
+    let mut problems = Vec::new();
+    for atom in image.packages() {
+        if atom.blocker().is_some() {
+            problems.push(format!("image `{name}`: package `{atom}` is a blocker; packages must be installable atoms"));
+        }
+    }
+    for (var, _) in image.make_conf() {
+        if !is_shell_name(var) {
+            problems.push(format!(
+                "image `{name}`: make.conf variable `{var}` is not a valid name (expected [A-Za-z_][A-Za-z0-9_]*)"
+            ));
+        }
+    }
+    for (var, _) in image.env() {
+        if var.is_empty() || var.contains('=') || var.contains('\0') {
+            problems.push(format!(
+                "image `{name}`: environment variable name `{}` is invalid (expected a non-empty name without `=`)",
+                var.escape_debug()
+            ));
+        }
+    }
+    for (key, _) in image.labels() {
+        if key.is_empty() || key.contains('=') {
+            problems.push(format!(
+                "image `{name}`: label key `{}` is invalid (expected a non-empty key without `=`)",
+                key.escape_debug()
+            ));
+        }
+    }
+    for path in image.workdir().into_iter() {
+        if !path.starts_with('/') {
+            problems.push(format!("image `{name}`: workdir `{path}` is not an absolute path"));
+        }
+    }
+    problems
+}
+
+fn is_shell_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn find_cycle(images: &[&'static dyn Image], parents: &[ResolvedParent]) -> Option<String> {
+    // 0 = unvisited, 1 = on the current walk, 2 = known to reach a root.
+    let mut state = vec![0u8; images.len()];
+    for start in 0..images.len() {
+        let mut walk: Vec<usize> = Vec::new();
+        let mut index = start;
+        loop {
+            match state[index] {
+                2 => break,
+                1 => {
+                    let from = walk.iter().position(|&i| i == index).expect("on the walk");
+                    let mut names: Vec<String> =
+                        walk[from..].iter().map(|&i| format!("`{}`", images[i].name())).collect();
+                    names.push(format!("`{}`", images[index].name()));
+                    return Some(names.join(" -> "));
+                }
+                _ => {}
+            }
+            state[index] = 1;
+            walk.push(index);
+            match parents[index] {
+                ResolvedParent::Image(parent) => index = parent,
+                ResolvedParent::Root(_) => break,
+            }
+        }
+        for i in walk {
+            state[i] = 2;
+        }
+    }
+    None
+}
+
+/// Parents before children; among images whose parents are placed, by name.
+fn dependency_order(images: &[&'static dyn Image], parents: &[ResolvedParent]) -> Vec<usize> {
+    let mut by_name: Vec<usize> = (0..images.len()).collect();
+    by_name.sort_by_key(|&i| images[i].name());
+    let mut placed = vec![false; images.len()];
+    let mut order = Vec::with_capacity(images.len());
+    let mut chain = Vec::new();
+    for start in by_name {
+        // Walk up to the first placed ancestor (or the root), then place that chain top-down.
+        let mut index = start;
+        while !placed[index] {
+            chain.push(index);
+            match parents[index] {
+                ResolvedParent::Image(parent) => index = parent,
+                ResolvedParent::Root(_) => break,
+            }
+        }
+        while let Some(index) = chain.pop() {
+            placed[index] = true;
+            order.push(index);
+        }
+    }
+    order
+}

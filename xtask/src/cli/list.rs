@@ -1,0 +1,76 @@
+use std::process::ExitCode;
+
+use anyhow::Result;
+use image_defs::registry::ResolvedParent;
+use image_defs::Root;
+use serde::Serialize;
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print a JSON array with each image's parent, packages and USE flags.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct ImageSummary {
+    name: &'static str,
+    description: &'static str,
+    parent: ParentSummary,
+    packages: Vec<String>,
+    #[serde(rename = "use")]
+    use_flags: Vec<String>,
+    package_use: Vec<PackageUseSummary>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ParentSummary {
+    Image(&'static str),
+    Registry(&'static str),
+    Tarball(&'static str),
+    Rig,
+}
+
+#[derive(Serialize)]
+struct PackageUseSummary {
+    atom: String,
+    flags: Vec<String>,
+}
+
+pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let registry = context.registry;
+    if !args.json {
+        for image in registry.in_order() {
+            println!("{}", image.name());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summaries: Vec<ImageSummary> = registry
+        .in_order()
+        .map(|image| ImageSummary {
+            name: image.name(),
+            description: image.description(),
+            parent: match registry.parent_of(image) {
+                ResolvedParent::Image(_) => ParentSummary::Image(registry.parent_image(image).unwrap().name()),
+                ResolvedParent::Root(Root::Registry(reference)) => ParentSummary::Registry(reference),
+                ResolvedParent::Root(Root::Tarball { path, .. }) => ParentSummary::Tarball(path),
+                ResolvedParent::Root(Root::Rig) => ParentSummary::Rig,
+            },
+            packages: image.packages().iter().map(ToString::to_string).collect(),
+            use_flags: image.use_flags().iter().map(|flag| flag.to_string()).collect(),
+            package_use: image
+                .package_use()
+                .iter()
+                .map(|entry| PackageUseSummary {
+                    atom: entry.atom.to_string(),
+                    flags: entry.flags.iter().map(|flag| flag.to_string()).collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&summaries)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! `cargo xtask ...`: argument parsing and one module per subcommand. Commands parse, load the
+//! settings and the registry, and call the planner or the executor; they hold no logic of their own.
+
+mod atom;
+mod build;
+mod graph;
+mod list;
+mod plan;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::{Parser, Subcommand};
+use image_defs::Registry;
+
+use crate::settings::{Isolation, Overrides, Settings};
+
+/// Build Gentoo-based OCI images with buildah, from image definitions written in Rust.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+/// Settings flags, accepted by every command; they override `buildah-gentoo.toml` and the
+/// `BUILDAH_GENTOO_*` environment variables.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Settings file to read instead of `buildah-gentoo.toml` at the workspace root.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub settings: Option<Utf8PathBuf>,
+    /// Repository prefix of image names, e.g. `localhost/gentoo`.
+    #[arg(long, global = true)]
+    pub namespace: Option<String>,
+    /// Registry to push to, as `host:port`.
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub registry: Option<String>,
+    /// buildah isolation for `buildah run`: chroot, oci or rootless.
+    #[arg(long, global = true)]
+    pub isolation: Option<Isolation>,
+    /// Folder of the shared caches (binary packages, distfiles).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<Utf8PathBuf>,
+    /// Ebuild repository: a folder, or `image:REFERENCE` for an image holding /var/db/repos/gentoo.
+    #[arg(long, global = true, value_name = "DIR|image:REF")]
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// List the images in build order, one per line.
+    List(list::ListArgs),
+    /// Print the shell script that builds these images (and write their build contexts).
+    Plan(plan::PlanArgs),
+    /// Print the image dependency graph.
+    Graph(graph::GraphArgs),
+    /// Explain Gentoo package atoms, one JSON object per line.
+    Atom(atom::AtomArgs),
+    /// Build images with buildah.
+    Build(build::BuildArgs),
+}
+
+/// What every command starts from.
+pub struct Context {
+    pub workspace: Utf8PathBuf,
+    pub settings: Settings,
+    pub registry: &'static Registry,
+}
+
+impl Cli {
+    pub fn run(self) -> Result<ExitCode> {
+        if let Commands::Atom(args) = &self.command {
+            // Needs neither settings nor images.
+            return atom::run(args);
+        }
+        let context = self.global.context()?;
+        match self.command {
+            Commands::List(args) => list::run(&context, &args),
+            Commands::Plan(args) => plan::run(&context, &args),
+            Commands::Graph(args) => graph::run(&context, &args),
+            Commands::Build(args) => build::run(&context, &args),
+            Commands::Atom(_) => unreachable!("handled above"),
+        }
+    }
+}
+
+impl GlobalArgs {
+    fn context(&self) -> Result<Context> {
+        let workspace = crate::workspace::root()?;
+        let overrides = Overrides {
+            settings_file: self.settings.clone(),
+            namespace: self.namespace.clone(),
+            registry: self.registry.clone(),
+            isolation: self.isolation,
+            cache_dir: self.cache_dir.clone(),
+            repository: self.repository.clone(),
+        };
+        let settings = Settings::load(&workspace, &|key| std::env::var(key).ok(), &overrides)?;
+        let registry = Registry::global()?;
+        Ok(Context { workspace, settings, registry })
+    }
+}
+
+impl Context {
+    pub fn workspace(&self) -> &Utf8Path {
+        &self.workspace
+    }
+}
+
+impl Context {
+    /// The planner's inputs for this run: settings, registry, today's date and the rig root.
+    pub fn plan_inputs(&self) -> crate::plan::PlanInputs<'_> {
+        crate::plan::PlanInputs {
+            registry: self.registry,
+            settings: &self.settings,
+            date_tag: crate::clock::today_utc(),
+            rig_root: crate::rig::root_reference(&self.workspace),
+        }
+    }
+}

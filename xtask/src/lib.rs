@@ -1,0 +1,10 @@
+//! buildah-gentoo's driver: the planner (pure), the executor (the only code that spawns buildah)
+//! and the commands of `cargo xtask`.
+
+pub mod build_context;
+pub mod cli;
+pub mod clock;
+pub mod plan;
+pub mod rig;
+pub mod settings;
+pub mod workspace;

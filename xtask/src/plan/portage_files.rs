@@ -1,0 +1,103 @@
+//! The portage configuration files an image's declarations become. They reach the container as
+//! files in the image's build context, copied with one `buildah copy`, never through a shell.
+
+use image_defs::{Image, UseFlag};
+use serde::Serialize;
+
+use crate::settings::Isolation;
+
+/// A generated file, at `path` (relative to the container's `/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContextFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// The file name an image's entries use in the `/etc/portage/package.*` folders: its name with `/`
+/// turned into `+` (a character image names cannot hold, so two images never share a file).
+pub fn file_stem(image_name: &str) -> String {
+    image_name.replace('/', "+")
+}
+
+/// The tool's own make.conf fragment, the same in every image: binary packages are built and reused,
+/// and the shared caches are where the build mounts them.
+pub fn tool_make_conf(isolation: Isolation) -> ContextFile {
+    let mut contents = String::from(
+        "# Written by buildah-gentoo: every build shares the binary package cache.\n\
+         FEATURES=\"buildpkg\"\n\
+         BINPKG_FORMAT=\"gpkg\"\n\
+         PKGDIR=\"/var/cache/binpkgs\"\n\
+         DISTDIR=\"/var/cache/distfiles\"\n",
+    );
+    if isolation == Isolation::Chroot {
+        contents.push_str(
+            "# chroot isolation gives no namespaces for portage's sandboxes.\n\
+             FEATURES=\"${FEATURES} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox -mount-sandbox\"\n",
+        );
+    }
+    ContextFile { path: "etc/portage/make.conf/01-buildah-gentoo.conf".into(), contents }
+}
+
+/// The image's own files: a make.conf fragment (ordered after its ancestors' by `depth`) and the
+/// `package.*` entries. Only non-empty files are written.
+pub fn image_files(image: &dyn Image, depth: usize) -> Vec<ContextFile> {
+    let name = image.name();
+    let stem = file_stem(name);
+    let header = format!("# Written by buildah-gentoo for image `{name}`.\n");
+    let mut files = Vec::new();
+
+    let mut make_conf = String::new();
+    let flags: Vec<UseFlag> = image.use_flags().iter().collect();
+    if !flags.is_empty() {
+        make_conf.push_str(&format!("USE=\"${{USE}} {}\"\n", join(flags)));
+    }
+    for (var, value) in image.make_conf() {
+        make_conf.push_str(&format!("{var}=\"{}\"\n", escape_make_conf(value)));
+    }
+    if !make_conf.is_empty() {
+        files.push(ContextFile {
+            path: format!("etc/portage/make.conf/{:02}-{stem}.conf", 10 + depth.min(89)),
+            contents: format!("{header}{make_conf}"),
+        });
+    }
+
+    let package_use: Vec<String> =
+        image.package_use().iter().map(|entry| format!("{} {}", entry.atom, join(entry.flags.iter()))).collect();
+    let keywords: Vec<String> = image
+        .accept_keywords()
+        .iter()
+        .map(|entry| {
+            let keywords = join(entry.keywords.iter());
+            if keywords.is_empty() {
+                entry.atom.to_string()
+            } else {
+                format!("{} {keywords}", entry.atom)
+            }
+        })
+        .collect();
+    let masks: Vec<String> = image.masks().iter().map(ToString::to_string).collect();
+    let unmasks: Vec<String> = image.unmasks().iter().map(ToString::to_string).collect();
+    for (folder, lines) in [
+        ("package.use", package_use),
+        ("package.accept_keywords", keywords),
+        ("package.mask", masks),
+        ("package.unmask", unmasks),
+    ] {
+        if !lines.is_empty() {
+            files.push(ContextFile {
+                path: format!("etc/portage/{folder}/{stem}"),
+                contents: format!("{header}{}\n", lines.join("\n")),
+            });
+        }
+    }
+    files
+}
+
+fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items.into_iter().map(|item| item.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+/// make.conf values are double-quoted; `${VAR}` references stay live, as in a hand-written make.conf.
+fn escape_make_conf(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', " ")
+}

@@ -1,0 +1,44 @@
+//! Renders a plan as a POSIX shell script a person could run by hand from the workspace root.
+//! Every line is a step's [`Command`](super::Command), the very argv the executor runs.
+
+use super::{ImagePlan, Plan};
+
+/// The script for `plan`. `title` names what was asked for (it goes into the header comment).
+pub fn render(plan: &Plan, title: &str) -> String {
+    let mut out = String::new();
+    out.push_str("#!/bin/sh\n");
+    out.push_str(&format!("# buildah-gentoo plan: {title}\n"));
+    out.push_str("# Run from the workspace root, after `cargo xtask plan` has written the build contexts.\n");
+    out.push_str("set -eu\n");
+    if !plan.setup.is_empty() {
+        out.push_str("\n# Set-up: the ebuild repository image, mounted read-only into every emerge.\n");
+        for step in &plan.setup {
+            out.push_str(&step.command().to_shell());
+            out.push('\n');
+        }
+    }
+    for image in &plan.images {
+        out.push('\n');
+        render_image(&mut out, image);
+    }
+    if !plan.teardown.is_empty() {
+        out.push_str("\n# Tear-down.\n");
+        for step in &plan.teardown {
+            out.push_str(&step.command().to_shell());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn render_image(out: &mut String, image: &ImagePlan) {
+    out.push_str(&format!("# Image `{}` on {}\n", image.name, image.base));
+    out.push_str(&format!("# Build context {}/:\n", image.context_dir));
+    for file in &image.context_files {
+        out.push_str(&format!("#   /{}\n", file.path));
+    }
+    for step in &image.steps {
+        out.push_str(&step.command().to_shell());
+        out.push('\n');
+    }
+}

@@ -1,0 +1,168 @@
+//! Typed plan steps. Each renders to exactly one [`Command`] (one argv).
+
+use serde::Serialize;
+
+use super::command::{Command, Var, Word};
+use crate::settings::Isolation;
+
+/// The working container of the image being built.
+pub const CONTAINER: Var = Var("ctr");
+/// The committed, not yet tagged, image.
+pub const IMAGE: Var = Var("image");
+/// The container the post-build test runs in.
+pub const TEST_CONTAINER: Var = Var("test_ctr");
+/// The container holding an ebuild repository image.
+pub const REPOSITORY_CONTAINER: Var = Var("repo_ctr");
+/// Where that container is mounted on the host.
+pub const REPOSITORY_MOUNT: Var = Var("repo_mnt");
+/// The workspace root (the script runs from there).
+pub const WORKSPACE: Var = Var("PWD");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pull {
+    /// Only local images (parents this tool built).
+    Never,
+    /// Pull when not present locally (roots from a registry).
+    Missing,
+}
+
+/// A `--volume` of `buildah run`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub source: Word,
+    pub target: String,
+    pub read_only: bool,
+}
+
+impl Mount {
+    fn to_word(&self) -> Word {
+        let mut word = self.source.clone();
+        let suffix = if self.read_only { ":ro" } else { "" };
+        word.0.push(super::command::Piece::Text(format!(":{}{suffix}", self.target)));
+        word
+    }
+}
+
+/// One `buildah config` option.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigOption {
+    Env(String, String),
+    Label(String, String),
+    Port(String),
+    Entrypoint(Vec<String>),
+    Cmd(Vec<String>),
+    User(String),
+    Workdir(String),
+}
+
+impl ConfigOption {
+    fn args(&self) -> [String; 2] {
+        let json = |argv: &Vec<String>| serde_json::to_string(argv).expect("strings serialize");
+        match self {
+            ConfigOption::Env(key, value) => ["--env".into(), format!("{key}={value}")],
+            ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
+            ConfigOption::Port(port) => ["--port".into(), port.clone()],
+            ConfigOption::Entrypoint(argv) => ["--entrypoint".into(), json(argv)],
+            ConfigOption::Cmd(argv) => ["--cmd".into(), json(argv)],
+            ConfigOption::User(user) => ["--user".into(), user.clone()],
+            ConfigOption::Workdir(dir) => ["--workdir".into(), dir.clone()],
+        }
+    }
+}
+
+/// One step of an image's build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// `VAR=$(buildah from IMAGE)`: a working container.
+    From { into: Var, image: Word, pull: Pull },
+    /// `VAR=$(buildah mount CONTAINER)`.
+    Mount { container: Var, into: Var },
+    /// `buildah copy CONTAINER SOURCE DESTINATION`.
+    Copy { container: Var, source: Word, destination: String, chmod: Option<u32> },
+    /// `buildah run CONTAINER -- ARGV`, with volumes.
+    Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String> },
+    /// `buildah config OPTIONS CONTAINER`.
+    Config { container: Var, options: Vec<ConfigOption> },
+    /// `VAR=$(buildah commit --rm CONTAINER)`: an untagged image; the container is removed.
+    Commit { container: Var, into: Var },
+    /// `buildah tag IMAGE REFERENCES`: the only step that moves tags, after everything else passed.
+    Tag { image: Var, references: Vec<String> },
+    /// `buildah umount CONTAINER`.
+    Unmount { container: Var },
+    /// `buildah rm CONTAINER`.
+    Remove { container: Var },
+}
+
+impl Step {
+    /// A short name for progress lines and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::From { .. } => "from",
+            Step::Mount { .. } => "mount",
+            Step::Copy { .. } => "copy",
+            Step::Run { .. } => "run",
+            Step::Config { .. } => "config",
+            Step::Commit { .. } => "commit",
+            Step::Tag { .. } => "tag",
+            Step::Unmount { .. } => "umount",
+            Step::Remove { .. } => "rm",
+        }
+    }
+
+    /// The container this step creates, if any (the executor removes it when a later step fails).
+    pub fn creates_container(&self) -> Option<Var> {
+        match self {
+            Step::From { into, .. } => Some(*into),
+            _ => None,
+        }
+    }
+
+    /// The one command this step runs.
+    pub fn command(&self) -> Command {
+        let buildah = |args: &[&str]| Command::new(args.iter().copied());
+        match self {
+            Step::From { into, image, pull } => {
+                let pull = match pull {
+                    Pull::Never => "--pull=never",
+                    Pull::Missing => "--pull=missing",
+                };
+                buildah(&["buildah", "from", pull, "--quiet"]).arg(image.clone()).assigning(*into)
+            }
+            Step::Mount { container, into } => {
+                buildah(&["buildah", "mount"]).arg(Word::var(*container)).assigning(*into)
+            }
+            Step::Copy { container, source, destination, chmod } => {
+                let mut command = buildah(&["buildah", "copy", "--quiet"]);
+                if let Some(mode) = chmod {
+                    command = command.arg("--chmod").arg(format!("{mode:o}"));
+                }
+                command.arg(Word::var(*container)).arg(source.clone()).arg(destination.as_str())
+            }
+            Step::Run { container, isolation, mounts, argv } => {
+                let mut command = buildah(&["buildah", "run", "--isolation", isolation.as_str()]);
+                for mount in mounts {
+                    command = command.arg("--volume").arg(mount.to_word());
+                }
+                command.arg(Word::var(*container)).arg("--").args(argv.iter().map(String::as_str))
+            }
+            Step::Config { container, options } => {
+                let mut command = buildah(&["buildah", "config"]);
+                for option in options {
+                    command = command.args(option.args());
+                }
+                command.arg(Word::var(*container))
+            }
+            Step::Commit { container, into } => {
+                buildah(&["buildah", "commit", "--quiet", "--rm"]).arg(Word::var(*container)).assigning(*into)
+            }
+            Step::Tag { image, references } => {
+                buildah(&["buildah", "tag"]).arg(Word::var(*image)).args(references.iter().map(String::as_str))
+            }
+            Step::Unmount { container } => buildah(&["buildah", "umount"]).arg(Word::var(*container)),
+            Step::Remove { container } => buildah(&["buildah", "rm"]).arg(Word::var(*container)),
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Settings: embedded defaults, then `buildah-gentoo.toml` at the workspace root, then environment
+//! variables (`BUILDAH_GENTOO_*`), then command-line flags. Nothing is required for a first run.
+
+use std::fmt;
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+
+/// The settings file's name, at the workspace root.
+pub const SETTINGS_FILE: &str = "buildah-gentoo.toml";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Repository prefix of local image names: `<namespace>/<image>:<tag>`.
+    pub namespace: String,
+    /// The registry images are pushed to (`host:port`), when there is one.
+    pub registry: Option<String>,
+    /// buildah's isolation for `buildah run`.
+    pub isolation: Isolation,
+    /// Shared caches: binary packages (`<cache>/binpkgs/<root key>`) and distfiles (`<cache>/distfiles`).
+    pub cache_dir: Utf8PathBuf,
+    /// Where the Gentoo ebuild repository comes from (rig images always use `tests/rig/repo`).
+    pub repository: RepositorySource,
+    /// Folder for generated build contexts and logs, relative to the workspace root.
+    pub work_dir: Utf8PathBuf,
+}
+
+/// buildah's `--isolation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    Chroot,
+    Oci,
+    Rootless,
+}
+
+impl Isolation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Chroot => "chroot",
+            Isolation::Oci => "oci",
+            Isolation::Rootless => "rootless",
+        }
+    }
+}
+
+impl std::str::FromStr for Isolation {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "chroot" => Ok(Isolation::Chroot),
+            "oci" => Ok(Isolation::Oci),
+            "rootless" => Ok(Isolation::Rootless),
+            other => Err(format!("unknown isolation `{other}`: expected chroot, oci or rootless")),
+        }
+    }
+}
+
+impl fmt::Display for Isolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The ebuild repository mounted read-only at `/var/db/repos/gentoo` during builds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepositorySource {
+    /// A folder on the host.
+    Folder(Utf8PathBuf),
+    /// An OCI image holding the repository at `/var/db/repos/gentoo` (e.g. `docker.io/gentoo/portage`),
+    /// mounted with `buildah mount`.
+    Image(String),
+}
+
+impl RepositorySource {
+    /// `image:REF` for an image, anything else is a folder.
+    pub fn parse(text: &str) -> RepositorySource {
+        match text.strip_prefix("image:") {
+            Some(reference) => RepositorySource::Image(reference.to_owned()),
+            None => RepositorySource::Folder(text.into()),
+        }
+    }
+}
+
+/// The settings file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SettingsFile {
+    namespace: Option<String>,
+    registry: Option<String>,
+    isolation: Option<Isolation>,
+    cache_dir: Option<Utf8PathBuf>,
+    /// A folder, or `image:REF`.
+    repository: Option<String>,
+    work_dir: Option<Utf8PathBuf>,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub settings_file: Option<Utf8PathBuf>,
+    pub namespace: Option<String>,
+    pub registry: Option<String>,
+    pub isolation: Option<Isolation>,
+    pub cache_dir: Option<Utf8PathBuf>,
+    pub repository: Option<String>,
+}
+
+impl Settings {
+    /// The embedded defaults; `home_cache` is the user's cache folder (XDG).
+    pub fn defaults(home_cache: &Utf8Path) -> Settings {
+        Settings {
+            namespace: "localhost/gentoo".to_owned(),
+            registry: None,
+            isolation: Isolation::Chroot,
+            cache_dir: home_cache.join("buildah-gentoo"),
+            repository: RepositorySource::Folder("/var/db/repos/gentoo".into()),
+            work_dir: "target/buildah-gentoo".into(),
+        }
+    }
+
+    /// Defaults ← settings file ← environment ← overrides.
+    pub fn load(workspace: &Utf8Path, env: &dyn Fn(&str) -> Option<String>, overrides: &Overrides) -> Result<Settings> {
+        let mut settings = Settings::defaults(&user_cache_dir(env)?);
+
+        let path = match &overrides.settings_file {
+            Some(path) => Some(path.clone()),
+            None => env("BUILDAH_GENTOO_SETTINGS").map(Utf8PathBuf::from),
+        };
+        let (path, required) = match path {
+            Some(path) => (path, true),
+            None => (workspace.join(SETTINGS_FILE), false),
+        };
+        if required || path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading settings file {path}"))?;
+            settings.apply_file(&text).with_context(|| format!("in settings file {path}"))?;
+        }
+
+        if let Some(value) = env("BUILDAH_GENTOO_NAMESPACE") {
+            settings.namespace = value;
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_REGISTRY") {
+            settings.registry = Some(value);
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_ISOLATION") {
+            settings.isolation = value.parse().map_err(anyhow::Error::msg).context("in BUILDAH_GENTOO_ISOLATION")?;
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_CACHE_DIR") {
+            settings.cache_dir = value.into();
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_REPOSITORY") {
+            settings.repository = RepositorySource::parse(&value);
+        }
+
+        if let Some(value) = &overrides.namespace {
+            settings.namespace = value.clone();
+        }
+        if let Some(value) = &overrides.registry {
+            settings.registry = Some(value.clone());
+        }
+        if let Some(value) = overrides.isolation {
+            settings.isolation = value;
+        }
+        if let Some(value) = &overrides.cache_dir {
+            settings.cache_dir = value.clone();
+        }
+        if let Some(value) = &overrides.repository {
+            settings.repository = RepositorySource::parse(value);
+        }
+
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn apply_file(&mut self, text: &str) -> Result<()> {
+        let file: SettingsFile = toml::from_str(text)?;
+        if let Some(value) = file.namespace {
+            self.namespace = value;
+        }
+        if file.registry.is_some() {
+            self.registry = file.registry;
+        }
+        if let Some(value) = file.isolation {
+            self.isolation = value;
+        }
+        if let Some(value) = file.cache_dir {
+            self.cache_dir = value;
+        }
+        if let Some(value) = file.repository {
+            self.repository = RepositorySource::parse(&value);
+        }
+        if let Some(value) = file.work_dir {
+            self.work_dir = value;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let namespace = self.namespace.trim_end_matches('/');
+        let (host, path) = namespace.split_once('/').unwrap_or(("", namespace));
+        let path_ok = !path.is_empty() && image_defs::registry::check_name(path).is_ok();
+        let host_ok = host.is_empty() || host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+        if !path_ok || !host_ok {
+            bail!(
+                "namespace `{}` is not a valid repository prefix: expected `[host[:port]/]path` with a lowercase path \
+                 such as `localhost/gentoo`",
+                self.namespace
+            );
+        }
+        if let RepositorySource::Folder(path) = &self.repository {
+            if path.is_relative() {
+                bail!("repository folder `{path}` must be an absolute path");
+            }
+        }
+        if self.cache_dir.is_relative() {
+            bail!("cache folder `{}` must be an absolute path", self.cache_dir);
+        }
+        if self.work_dir.is_absolute() || self.work_dir.components().any(|c| c.as_str() == "..") {
+            bail!("work folder `{}` must be relative to the workspace root, inside it", self.work_dir);
+        }
+        Ok(())
+    }
+
+    /// The local repository of an image: `<namespace>/<name>`.
+    pub fn repository_of(&self, image_name: &str) -> String {
+        format!("{}/{image_name}", self.namespace.trim_end_matches('/'))
+    }
+}
+
+/// `$XDG_CACHE_HOME`, else `$HOME/.cache`.
+fn user_cache_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<Utf8PathBuf> {
+    if let Some(dir) = env("XDG_CACHE_HOME").filter(|dir| dir.starts_with('/')) {
+        return Ok(dir.into());
+    }
+    match env("HOME").filter(|home| home.starts_with('/')) {
+        Some(home) => Ok(Utf8PathBuf::from(home).join(".cache")),
+        None => bail!("cannot find a cache folder: neither XDG_CACHE_HOME nor HOME is an absolute path"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Utf8Path::from_path(dir.path()).unwrap();
+        if let Some(text) = file {
+            std::fs::write(workspace.join(SETTINGS_FILE), text).unwrap();
+        }
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("HOME".into(), "/home/u".into())])
+            .collect();
+        Settings::load(workspace, &|key| env.get(key).cloned(), &overrides)
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let settings = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!(settings, Settings::defaults("/home/u/.cache".into()));
+        assert_eq!(settings.cache_dir, "/home/u/.cache/buildah-gentoo");
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let file = "namespace = \"registry.example:5000/ops\"\nisolation = \"oci\"\nrepository = \"image:docker.io/gentoo/portage:latest\"\n";
+        let settings = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(settings.namespace, "registry.example:5000/ops");
+        assert_eq!(settings.isolation, Isolation::Oci);
+        assert_eq!(settings.repository, RepositorySource::Image("docker.io/gentoo/portage:latest".into()));
+
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_ISOLATION", "chroot")], Overrides::default()).unwrap();
+        assert_eq!(settings.isolation, Isolation::Chroot);
+
+        let overrides = Overrides { namespace: Some("localhost/mine".into()), ..Overrides::default() };
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_NAMESPACE", "localhost/env")], overrides).unwrap();
+        assert_eq!(settings.namespace, "localhost/mine");
+    }
+
+    #[test]
+    fn bad_settings_say_where_and_what() {
+        let error = load(Some("isolaton = \"oci\"\n"), &[], Overrides::default()).unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("buildah-gentoo.toml") && text.contains("unknown field `isolaton`"), "{text}");
+
+        let error = load(None, &[("BUILDAH_GENTOO_ISOLATION", "vm")], Overrides::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("unknown isolation `vm`"));
+
+        let error = load(None, &[("BUILDAH_GENTOO_NAMESPACE", "Local/Gentoo")], Overrides::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("namespace `Local/Gentoo` is not a valid repository prefix"));
+
+        let error = load(None, &[("BUILDAH_GENTOO_REPOSITORY", "relative/repo")], Overrides::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("must be an absolute path"));
+    }
+}
