@@ -862,7 +862,7 @@ mod tests {
             ("=a/b-1.0-x", 9, "a version after `-`"),
             ("~a/b-1*", 0, GLOB),
             ("!>=a/b-1*", 1, GLOB),
-            ("=a/b-1**", 8, AFTER_PACKAGE),
+            ("=a/b-1**", 7, AFTER_PACKAGE),
             ("=a/b-1*-r1", 7, AFTER_PACKAGE),
             ("a/b:", 4, "a slot name, `*` or `=` after `:`"),
             ("a/b:-1", 4, "a slot name, `*` or `=` after `:`"),

@@ -9,3 +9,22 @@ pub fn workspace_root() -> Utf8PathBuf {
         .expect("tests/ has a parent")
         .to_owned()
 }
+
+use image_defs::Registry;
+use xtask::plan::PlanInputs;
+use xtask::settings::Settings;
+
+/// Settings with fixed, machine-independent paths, so plans and snapshots are the same everywhere.
+pub fn fixed_settings() -> Settings {
+    Settings::defaults(camino::Utf8Path::new("/var/cache"))
+}
+
+/// Planner inputs with a fixed date and rig root.
+pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanInputs<'a> {
+    PlanInputs {
+        registry,
+        settings,
+        date_tag: "20260101".to_owned(),
+        rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
+    }
+}

@@ -1,9 +1,9 @@
 //! `cargo xtask ...`: argument parsing and one module per subcommand. Commands parse, load the
 //! settings and the registry, and call the planner or the executor; they hold no logic of their own.
 
-mod atom;
+pub mod atom;
 mod build;
-mod graph;
+pub mod graph;
 mod list;
 mod plan;
 

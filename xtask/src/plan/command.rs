@@ -128,6 +128,38 @@ impl Command {
         self
     }
 
+    /// The command as POSIX shell: one line, or when longer than `width`, continued lines with each
+    /// option (and the container) starting a line of its own; what follows `--` stays together.
+    pub fn to_shell_wrapped(&self, width: usize) -> String {
+        let line = self.to_shell();
+        if line.len() <= width {
+            return line;
+        }
+        let mut out = String::new();
+        let mut after_separator = false;
+        for (index, word) in self.argv.iter().enumerate() {
+            let shell = word.to_shell();
+            let is_option = matches!(word.0.as_slice(), [Piece::Text(t)] if t.starts_with("--") && t.len() > 2);
+            let is_var = word.0.iter().any(|piece| matches!(piece, Piece::Var(_)));
+            if index == 0 {
+                if let Some(var) = self.assign {
+                    out.push_str(var.0);
+                    out.push_str("=$(");
+                }
+            } else if !after_separator && (is_option || is_var) {
+                out.push_str(" \\\n    ");
+            } else {
+                out.push(' ');
+            }
+            out.push_str(&shell);
+            after_separator |= matches!(word.0.as_slice(), [Piece::Text(t)] if t == "--");
+        }
+        if self.assign.is_some() {
+            out.push(')');
+        }
+        out
+    }
+
     /// The command as one line of POSIX shell.
     pub fn to_shell(&self) -> String {
         let line = self.argv.iter().map(Word::to_shell).collect::<Vec<_>>().join(" ");
@@ -151,10 +183,22 @@ mod tests {
     #[test]
     fn words_quote_literals_and_keep_variables_expandable() {
         let word = Word::var_then(Var("PWD"), "/it's here");
-        assert_eq!(word.to_shell(), r#""${PWD}"'/it'"'"'s here'"#);
+        assert_eq!(word.to_shell(), r#""${PWD}""/it's here""#);
         let command = Command::new(["buildah", "run"]).arg(Word::var(Var("ctr"))).assigning(Var("out"));
         assert_eq!(command.to_shell(), r#"out=$(buildah run "${ctr}")"#);
         assert_eq!(Word::text("").to_shell(), "''");
+    }
+
+    #[test]
+    fn long_commands_wrap_before_options_and_the_container() {
+        let command = Command::new(["buildah", "run", "--volume", "/a:/b"])
+            .arg(Word::var(Var("ctr")))
+            .args(["--", "emerge", "--verbose", "pkg"]);
+        assert_eq!(command.to_shell_wrapped(200), command.to_shell());
+        assert_eq!(
+            command.to_shell_wrapped(20),
+            "buildah run \\\n    --volume /a:/b \\\n    \"${ctr}\" -- emerge --verbose pkg"
+        );
     }
 
     #[test]

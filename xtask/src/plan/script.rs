@@ -3,6 +3,9 @@
 
 use super::{ImagePlan, Plan};
 
+/// Commands longer than this are continued on several lines.
+const WIDTH: usize = 100;
+
 /// The script for `plan`. `title` names what was asked for (it goes into the header comment).
 pub fn render(plan: &Plan, title: &str) -> String {
     let mut out = String::new();
@@ -13,7 +16,7 @@ pub fn render(plan: &Plan, title: &str) -> String {
     if !plan.setup.is_empty() {
         out.push_str("\n# Set-up: the ebuild repository image, mounted read-only into every emerge.\n");
         for step in &plan.setup {
-            out.push_str(&step.command().to_shell());
+            out.push_str(&step.command().to_shell_wrapped(WIDTH));
             out.push('\n');
         }
     }
@@ -24,7 +27,7 @@ pub fn render(plan: &Plan, title: &str) -> String {
     if !plan.teardown.is_empty() {
         out.push_str("\n# Tear-down.\n");
         for step in &plan.teardown {
-            out.push_str(&step.command().to_shell());
+            out.push_str(&step.command().to_shell_wrapped(WIDTH));
             out.push('\n');
         }
     }
@@ -38,7 +41,7 @@ fn render_image(out: &mut String, image: &ImagePlan) {
         out.push_str(&format!("#   /{}\n", file.path));
     }
     for step in &image.steps {
-        out.push_str(&step.command().to_shell());
+        out.push_str(&step.command().to_shell_wrapped(WIDTH));
         out.push('\n');
     }
 }

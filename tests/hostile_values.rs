@@ -1,0 +1,116 @@
+//! Values with quotes, `$()`, backticks, newlines and spaces in env, labels, commands and paths: the
+//! rendered script, run by `sh`, must hand buildah exactly the argv the executor would.
+
+use std::collections::BTreeMap;
+use std::process::Command as Process;
+
+use buildah_gentoo_tests::fixed_settings;
+use image_defs::{CopyFile, Image, Parent, Port, Registry};
+use xtask::plan::{self, script, Var};
+use xtask::settings::RepositorySource;
+
+const NASTY: &str = "it's \"quoted\" $(touch pwned) `touch pwned` $HOME ${HOME} \\ * ? ~ ; & | < > #\nsecond line\ttab  two spaces ";
+
+struct Hostile;
+
+impl Image for Hostile {
+    fn name(&self) -> &'static str {
+        "hostile"
+    }
+    fn parent(&self) -> Parent {
+        Parent::registry("docker.io/gentoo/stage3:latest")
+    }
+    fn packages(&self) -> Vec<image_defs::Atom<'static>> {
+        vec![image_defs::atom!("app-misc/hello")]
+    }
+    fn env(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("NASTY", NASTY), ("EMPTY", ""), ("SPACE Y", "x")]
+    }
+    fn labels(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("org.example.nasty", NASTY), ("with space $(x)", "`y`")]
+    }
+    fn entrypoint(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["/bin/sh", "-c", NASTY])
+    }
+    fn cmd(&self) -> Option<Vec<&'static str>> {
+        Some(vec![NASTY, ""])
+    }
+    fn user(&self) -> Option<&'static str> {
+        Some("user name$(x)")
+    }
+    fn workdir(&self) -> Option<&'static str> {
+        Some("/work dir/'$(x)'")
+    }
+    fn ports(&self) -> Vec<Port> {
+        vec![Port::udp(53)]
+    }
+    fn files(&self) -> Vec<CopyFile> {
+        vec![CopyFile::new(file!(), "odd files/it's $(x) `y`.conf", "/etc/odd dir/$(x)/\"it's\"\nnewline")]
+    }
+    fn test(&self) -> Option<Vec<&'static str>> {
+        Some(vec!["/bin/echo", NASTY])
+    }
+}
+
+#[test]
+fn sh_passes_every_value_through_verbatim() {
+    static HOSTILE: Hostile = Hostile;
+    let registry = Registry::new(vec![&HOSTILE]).expect("valid registry");
+    let mut settings = fixed_settings();
+    settings.cache_dir = "/tmp/cache dir/it's $(touch pwned)/`x`".into();
+    settings.repository = RepositorySource::Folder("/repo with space/\"q\"".into());
+    settings.work_dir = "target/work dir $(x)".into();
+    let inputs = buildah_gentoo_tests::fixed_inputs(&registry, &settings);
+    let plan = plan::plan(&[&HOSTILE], &inputs).expect("plan");
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("argv.log");
+    // A shell function stands in for buildah: it records its argv, NUL-separated, one record per call,
+    // and prints a container/image id for the script's assignments.
+    let prelude = format!(
+        "buildah() {{ printf '%s\\0' \"$@\" >> '{}'; printf 'END\\0' >> '{}'; echo fake-id; }}\n",
+        log.display(),
+        log.display()
+    );
+    let script = script::render(&plan, "hostile").replacen("set -eu\n", &format!("set -eu\n{prelude}"), 1);
+    let output = Process::new("sh").arg("-c").arg(&script).current_dir(dir.path()).output().expect("sh runs");
+    assert!(output.status.success(), "script failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(!dir.path().join("pwned").exists(), "a value was executed by the shell");
+
+    let recorded = std::fs::read(&log).unwrap();
+    let mut calls: Vec<Vec<String>> = vec![vec![]];
+    for field in recorded.split(|&b| b == 0) {
+        let field = String::from_utf8(field.to_vec()).unwrap();
+        if field == "END" {
+            calls.push(vec![]);
+        } else {
+            calls.last_mut().unwrap().push(field);
+        }
+    }
+    // The log ends in NUL, so `split` yields one empty field after the last END.
+    assert_eq!(calls.pop(), Some(vec![String::new()]));
+
+    let vars: BTreeMap<Var, String> = [
+        (Var("ctr"), "fake-id".to_owned()),
+        (Var("image"), "fake-id".to_owned()),
+        (Var("test_ctr"), "fake-id".to_owned()),
+        (Var("PWD"), dir.path().to_str().unwrap().to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let expected: Vec<Vec<String>> = plan.images[0]
+        .steps
+        .iter()
+        .map(|step| {
+            let argv = step.command().argv;
+            argv[1..].iter().map(|word| word.resolve(&vars).unwrap()).collect()
+        })
+        .collect();
+    assert_eq!(calls.len(), expected.len(), "one buildah call per step");
+    for (call, want) in calls.iter().zip(&expected) {
+        assert_eq!(call, want);
+    }
+    // The nasty value really is in there, unchanged.
+    assert!(expected.iter().flatten().any(|arg| arg == &format!("NASTY={NASTY}")));
+    assert!(expected.iter().flatten().any(|arg| arg == NASTY));
+}

@@ -1,0 +1,51 @@
+//! Snapshots of every example image's plan script and of every portage file it generates. A change
+//! to the generated commands fails here until the new snapshot is reviewed (`cargo insta review`).
+
+use buildah_gentoo_tests::{fixed_inputs, fixed_settings};
+use image_defs::Registry;
+use xtask::plan::{self, script};
+
+#[test]
+fn every_image_plan_and_generated_file_matches_its_snapshot() {
+    let registry = Registry::global().expect("the example images are valid");
+    let settings = fixed_settings();
+    let inputs = fixed_inputs(registry, &settings);
+    let mut checked = 0;
+    for image in registry.in_order() {
+        let name = image.name();
+        let stem = plan::file_stem(name);
+        let plan = plan::plan(&[image], &inputs).unwrap_or_else(|e| panic!("planning {name}: {e:#}"));
+        insta::assert_snapshot!(format!("plan@{stem}"), script::render(&plan, name));
+        for file in &plan.images[0].context_files {
+            let file_name = file.path.replace('/', "~");
+            insta::assert_snapshot!(format!("file@{stem}@{file_name}"), file.contents);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "expected at least the eight example images, planned {checked}");
+}
+
+#[test]
+fn planning_is_deterministic_and_ordered() {
+    let registry = Registry::global().unwrap();
+    let settings = fixed_settings();
+    let inputs = fixed_inputs(registry, &settings);
+    let images = registry.with_ancestors(&["ansible"]).unwrap();
+    let names: Vec<&str> = images.iter().map(|image| image.name()).collect();
+    assert_eq!(names, ["stage3", "base", "python", "ansible"]);
+    let first = plan::plan(&images, &inputs).unwrap();
+    let second = plan::plan(&images, &inputs).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(script::render(&first, "ansible"), script::render(&second, "ansible"));
+}
+
+#[test]
+fn a_repository_image_is_mounted_once_for_the_whole_plan() {
+    let registry = Registry::global().unwrap();
+    let mut settings = fixed_settings();
+    settings.repository = xtask::settings::RepositorySource::Image("docker.io/gentoo/portage:latest".into());
+    let inputs = fixed_inputs(registry, &settings);
+    let images = registry.with_ancestors(&["nginx"]).unwrap();
+    let plan = plan::plan(&images, &inputs).unwrap();
+    insta::assert_snapshot!("plan@nginx-with-parents-and-repository-image", script::render(&plan, "nginx --deps"));
+}
