@@ -9,7 +9,8 @@ use image_defs::{CopyFile, Image, Parent, Port, Registry};
 use xtask::plan::{self, script, Var};
 use xtask::settings::RepositorySource;
 
-const NASTY: &str = "it's \"quoted\" $(touch pwned) `touch pwned` $HOME ${HOME} \\ * ? ~ ; & | < > #\nsecond line\ttab  two spaces ";
+const NASTY: &str =
+    "it's \"quoted\" $(touch pwned) `touch pwned` $HOME ${HOME} \\ * ? ~ ; & | < > #\nsecond line\ttab  two spaces ";
 
 struct Hostile;
 

@@ -53,10 +53,7 @@ fn duplicate_names_name_both_types() {
 #[test]
 fn a_missing_parent_is_named_by_name_and_by_type() {
     let problems = problems(vec![&Root1, &Orphan, &OrphanByType]);
-    assert_eq!(
-        problems[0],
-        "image `orphan` has parent `nowhere`, which is not a registered image",
-    );
+    assert_eq!(problems[0], "image `orphan` has parent `nowhere`, which is not a registered image",);
     assert!(
         problems[1].starts_with("image `orphan-by-type` has parent type `")
             && problems[1].ends_with("::Unregistered`, which is not registered (add it to image_defs::images::all)"),

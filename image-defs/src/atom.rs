@@ -23,7 +23,7 @@ use crate::use_flag::{is_flag_char, is_flag_start};
 /// A package dependency specification such as `>=dev-libs/openssl-3.0:0/3=[-bindist(-)]`.
 ///
 /// It keeps the text as given plus the spans of its parts, so parsing allocates nothing and
-/// works in const context: [`atom!`](crate::atom) rejects an invalid literal at compile time.
+/// works in const context: [`atom!`](crate::atom!) rejects an invalid literal at compile time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Atom<'a> {
     text: &'a str,
@@ -142,10 +142,7 @@ const NONE: Span = Span { start: 0, end: 0 };
 impl Span {
     /// `end` is at most the text length, which `Atom::parse` checks fits in a `u32`.
     const fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: start as u32,
-            end: end as u32,
-        }
+        Span { start: start as u32, end: end as u32 }
     }
 }
 
@@ -333,10 +330,7 @@ const fn split_version(b: &[u8], start: usize, end: usize) -> Result<(Span, Span
         }
     }
     if hyphen == end {
-        return err(
-            end,
-            "`-` and a version after the package name, as the atom has an operator",
-        );
+        return err(end, "`-` and a version after the package name, as the atom has an operator");
     }
     if hyphen + 1 < end && b[hyphen + 1] == b'r' && digits_end(b, hyphen + 2, end) == end {
         while k > start {
@@ -414,12 +408,8 @@ const fn use_deps_end(b: &[u8], mut i: usize) -> Result<usize, AtomError> {
         let mut t = first;
         while t < token_start {
             let (other_start, other_end, other_default, next) = use_token(b, t);
-            if other_default != default && bytes_eq(b, other_start, other_end, flag_start, flag_end)
-            {
-                return err(
-                    flag_start,
-                    "the same USE default (`(+)`, `(-)` or none) as the flag's earlier dependency",
-                );
+            if other_default != default && bytes_eq(b, other_start, other_end, flag_start, flag_end) {
+                return err(flag_start, "the same USE default (`(+)`, `(-)` or none) as the flag's earlier dependency");
             }
             t = next + 1;
         }
@@ -483,10 +473,7 @@ impl<'a> Atom<'a> {
             tri!(split_version(b, i, name_end))
         } else {
             if version_suffix(b, i, name_end).is_some() {
-                return err(
-                    operator_at,
-                    "an operator (`<`, `<=`, `=`, `~`, `>=` or `>`) before a versioned package",
-                );
+                return err(operator_at, "an operator (`<`, `<=`, `=`, `~`, `>=` or `>`) before a versioned package");
             }
             tri!(check_package(b, i, name_end));
             (Span::new(i, name_end), NONE)
@@ -494,10 +481,7 @@ impl<'a> Atom<'a> {
         i = name_end;
         if peek(b, i) == b'*' && operator.is_some() {
             if !matches!(operator, Some(Operator::Equal)) {
-                return err(
-                    operator_at,
-                    "the `=` operator, as the version ends in the `*` wildcard",
-                );
+                return err(operator_at, "the `=` operator, as the version ends in the `*` wildcard");
             }
             operator = Some(Operator::EqualGlob);
             i += 1;
@@ -581,19 +565,7 @@ impl<'a> Atom<'a> {
             );
         }
 
-        Ok(Atom {
-            text,
-            blocker,
-            operator,
-            slot_operator,
-            category,
-            package,
-            version,
-            slot,
-            subslot,
-            repo,
-            use_deps,
-        })
+        Ok(Atom { text, blocker, operator, slot_operator, category, package, version, slot, subslot, repo, use_deps })
     }
 
     /// Parses `text`, panicking with a readable message (a compile error in const context),
@@ -645,10 +617,7 @@ impl<'a> Atom<'a> {
 
     /// The qualified package name: `dev-libs/foo` in `>=dev-libs/foo-1`.
     pub const fn cp(&self) -> &'a str {
-        self.part(Span {
-            start: self.category.start,
-            end: self.package.end,
-        })
+        self.part(Span { start: self.category.start, end: self.package.end })
     }
 
     /// The version, with its revision but without the glob `*`: `1.2_rc3-r1`.
@@ -678,9 +647,7 @@ impl<'a> Atom<'a> {
 
     /// The USE dependency tokens as written: `a`, `-b`, `c?`, `!d=`, `e(+)`.
     pub fn use_deps(&self) -> impl Iterator<Item = &'a str> + 'a {
-        self.optional_part(self.use_deps)
-            .into_iter()
-            .flat_map(|deps| deps.split(','))
+        self.optional_part(self.use_deps).into_iter().flat_map(|deps| deps.split(','))
     }
 }
 
@@ -702,14 +669,18 @@ impl serde::Serialize for Atom<'_> {
     }
 }
 
-/// An [`Atom`] from a string literal, checked at compile time (even inside a fn body):
+/// An [`Atom`] from a string literal, checked at compile time wherever it is written (a fn
+/// body too, generic or not, and by `cargo check` as well as `cargo build`):
 /// `atom!(">=dev-libs/openssl-3:0=")`. An invalid literal fails the build with
 /// "invalid atom `…`: at byte N: expected …".
 #[macro_export]
 macro_rules! atom {
-    ($s:literal) => {
-        const { $crate::Atom::new($s) }
-    };
+    ($s:literal) => {{
+        // A named const item rather than an inline `const { }` block: const items are evaluated
+        // by `cargo check` too, and even in generic or unused fns.
+        const ATOM: $crate::Atom<'static> = $crate::Atom::new($s);
+        ATOM
+    }};
 }
 
 #[cfg(test)]
@@ -747,7 +718,9 @@ mod tests {
 
     #[test]
     fn parses_every_part() {
-        let atom = Atom::parse("!!>=dev-libs/foo-bar-1.2.3b_alpha_p4_rc-r10:0/1.2=::gentoo[a,-b,c?,!d?,e=,!f=,g(+),h(-)?]").unwrap();
+        let atom =
+            Atom::parse("!!>=dev-libs/foo-bar-1.2.3b_alpha_p4_rc-r10:0/1.2=::gentoo[a,-b,c?,!d?,e=,!f=,g(+),h(-)?]")
+                .unwrap();
         assert_eq!(
             parts(&atom),
             (
@@ -817,8 +790,7 @@ mod tests {
         const AFTER_PACKAGE: &str = "`:`, `::`, `[` or the end of the atom";
         const NEEDS_VERSION: &str = "`-` and a version after the package name, as the atom has an operator";
         const GLOB: &str = "the `=` operator, as the version ends in the `*` wildcard";
-        const DEFAULTS: &str =
-            "the same USE default (`(+)`, `(-)` or none) as the flag's earlier dependency";
+        const DEFAULTS: &str = "the same USE default (`(+)`, `(-)` or none) as the flag's earlier dependency";
         #[rustfmt::skip]
         let cases: &[(&str, usize, &str)] = &[
             ("", 0, "a category name"),
@@ -905,11 +877,7 @@ mod tests {
             ("a/b[x,a(+),b,!a(-)?]", 14, DEFAULTS),
         ];
         for &(text, position, expected) in cases {
-            assert_eq!(
-                Atom::parse(text).map(|a| a.as_str()),
-                Err(AtomError { position, expected }),
-                "{text:?}"
-            );
+            assert_eq!(Atom::parse(text).map(|a| a.as_str()), Err(AtomError { position, expected }), "{text:?}");
         }
     }
 
@@ -922,10 +890,7 @@ mod tests {
         let in_fn = crate::atom!("virtual/libc");
         assert_eq!((in_fn.category(), in_fn.package()), ("virtual", "libc"));
         assert_eq!(format!("{in_fn:?}"), r#"Atom("virtual/libc")"#);
-        assert_eq!(
-            AtomError { position: 3, expected: "x" }.to_string(),
-            "at byte 3: expected x"
-        );
+        assert_eq!(AtomError { position: 3, expected: "x" }.to_string(), "at byte 3: expected x");
     }
 
     #[test]

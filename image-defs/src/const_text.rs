@@ -18,10 +18,7 @@ struct ConstText {
 
 impl ConstText {
     const fn new() -> Self {
-        ConstText {
-            buf: [0; CAPACITY],
-            len: 0,
-        }
+        ConstText { buf: [0; CAPACITY], len: 0 }
     }
 
     /// Appends at most `limit` bytes of `s` (whole characters only) and reports whether all of
@@ -98,11 +95,7 @@ pub(crate) const fn invalid(what: &str, text: &str, position: usize, expected: &
     let msg = ConstText::new().push("invalid ").push(what).push(" `");
     let (msg, complete) = msg.push_limited(text, MAX_QUOTED);
     let msg = if complete { msg } else { msg.push("…") };
-    let msg = msg
-        .push("`: at byte ")
-        .push_usize(position)
-        .push(": expected ")
-        .push(expected);
+    let msg = msg.push("`: at byte ").push_usize(position).push(": expected ").push(expected);
     panic!("{}", msg.as_str())
 }
 
@@ -119,10 +112,7 @@ mod tests {
         const MSG: ConstText = message("é`x`");
         assert_eq!(MSG.as_str(), "a é`x` 1234");
         assert_eq!(ConstText::new().push_usize(0).as_str(), "0");
-        assert_eq!(
-            ConstText::new().push_usize(usize::MAX).as_str(),
-            usize::MAX.to_string()
-        );
+        assert_eq!(ConstText::new().push_usize(usize::MAX).as_str(), usize::MAX.to_string());
     }
 
     #[test]
@@ -138,7 +128,8 @@ mod tests {
     fn invalid_panics_with_the_readable_message() {
         let err = std::panic::catch_unwind(|| {
             invalid("thing", "x-", 2, "more");
-        }).unwrap_err();
+        })
+        .unwrap_err();
         assert_eq!(
             err.downcast_ref::<String>().map(String::as_str),
             Some("invalid thing `x-`: at byte 2: expected more")
@@ -146,7 +137,8 @@ mod tests {
         let long = "a".repeat(MAX_QUOTED + 10);
         let err = std::panic::catch_unwind(|| {
             invalid("thing", &long, 0, "b");
-        }).unwrap_err();
+        })
+        .unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
         assert!(msg.ends_with("a…`: at byte 0: expected b"), "{msg}");
     }

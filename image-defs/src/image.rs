@@ -246,6 +246,7 @@ impl CopyFile {
 macro_rules! copy_file {
     ($source:literal => $destination:literal) => {{
         const _: &[u8] = include_bytes!($source);
-        const { $crate::CopyFile::new(file!(), $source, $destination) }
+        const FILE: $crate::CopyFile = $crate::CopyFile::new(file!(), $source, $destination);
+        FILE
     }};
 }

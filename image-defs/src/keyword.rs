@@ -5,11 +5,11 @@ use core::fmt;
 
 use crate::const_text;
 
-/// A keyword: a keyword name (PMS 3.1.9: `[A-Za-z0-9_][A-Za-z0-9_-]*`) optionally prefixed by
+/// A keyword: a keyword name (PMS 3.1.8: `[A-Za-z0-9_][A-Za-z0-9_-]*`) optionally prefixed by
 /// `~` (testing) or `-` (negated), or one of the wildcards `*` (any stable), `~*` (any testing),
 /// `**` (anything, even unkeyworded) and `-*`.
 ///
-/// Parsing is a `const fn`; [`keyword!`](crate::keyword) checks a literal at compile time.
+/// Parsing is a `const fn`; [`keyword!`](crate::keyword!) checks a literal at compile time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Keyword<'a> {
     text: &'a str,
@@ -63,11 +63,7 @@ impl<'a> Keyword<'a> {
             return Ok(Keyword { text });
         }
         if i >= len {
-            return if prefixed {
-                error(i, "a keyword name or `*` after the prefix")
-            } else {
-                error(i, "a keyword")
-            };
+            return if prefixed { error(i, "a keyword name or `*` after the prefix") } else { error(i, "a keyword") };
         }
         if !is_name_start(b[i]) {
             return error(i, "a keyword name starting with a letter, digit or `_`");
@@ -138,9 +134,12 @@ impl serde::Serialize for Keyword<'_> {
 /// An invalid literal fails the build with "invalid keyword `…`: at byte N: expected …".
 #[macro_export]
 macro_rules! keyword {
-    ($s:literal) => {
-        const { $crate::Keyword::new($s) }
-    };
+    ($s:literal) => {{
+        // A named const item rather than an inline `const { }` block: const items are evaluated
+        // by `cargo check` too, and even in generic or unused fns.
+        const KEYWORD: $crate::Keyword<'static> = $crate::Keyword::new($s);
+        KEYWORD
+    }};
 }
 
 #[cfg(test)]
@@ -194,11 +193,7 @@ mod tests {
             ("-**", 2, "the end of the keyword after `*`"),
             ("*amd64", 1, "the end of the keyword after `*`"),
         ] {
-            assert_eq!(
-                Keyword::parse(text),
-                Err(KeywordError { position, expected }),
-                "{text:?}"
-            );
+            assert_eq!(Keyword::parse(text), Err(KeywordError { position, expected }), "{text:?}");
         }
     }
 

@@ -18,7 +18,7 @@ pub mod use_flag;
 
 pub use atom::{Atom, AtomError, Blocker, Operator, SlotOperator};
 pub use image::{CopyFile, Image, Parent, ParentImage, Port, Protocol, Root};
-pub use keyword::Keyword;
+pub use keyword::{Keyword, KeywordError};
 pub use package_config::{KeywordList, PackageKeywords, PackageUse, UseList};
 pub use registry::{Registry, RegistryError};
-pub use use_flag::UseFlag;
+pub use use_flag::{FlagError, UseFlag};

@@ -91,9 +91,10 @@ const fn next_token(text: &str) -> Option<(&str, &str)> {
 /// A [`UseList`] checked at compile time: `use_flags!("ssl -X")`.
 #[macro_export]
 macro_rules! use_flags {
-    ($flags:literal) => {
-        const { $crate::UseList::new($flags) }
-    };
+    ($flags:literal) => {{
+        const LIST: $crate::UseList<'static> = $crate::UseList::new($flags);
+        LIST
+    }};
 }
 
 /// A `package.use` entry checked at compile time:
@@ -113,14 +114,11 @@ macro_rules! accept_keywords {
     ($atom:literal) => {
         $crate::accept_keywords!($atom => "")
     };
-    ($atom:literal => $keywords:literal) => {
-        const {
-            $crate::PackageKeywords {
-                atom: $crate::Atom::new($atom),
-                keywords: $crate::KeywordList::new($keywords),
-            }
-        }
-    };
+    ($atom:literal => $keywords:literal) => {{
+        const ENTRY: $crate::PackageKeywords =
+            $crate::PackageKeywords { atom: $crate::Atom::new($atom), keywords: $crate::KeywordList::new($keywords) };
+        ENTRY
+    }};
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::const_text;
 /// A USE flag setting: a flag name (PMS 3.1.4: `[A-Za-z0-9][A-Za-z0-9+_@-]*`), optionally
 /// prefixed by `-` to disable it.
 ///
-/// Parsing is a `const fn`; [`use_flag!`](crate::use_flag) checks a literal at compile time.
+/// Parsing is a `const fn`; [`use_flag!`](crate::use_flag!) checks a literal at compile time.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UseFlag<'a> {
     /// The text as given, including a leading `-`.
@@ -47,31 +47,18 @@ impl<'a> UseFlag<'a> {
     /// Parses `foo` or `-foo`.
     pub const fn parse(text: &'a str) -> Result<UseFlag<'a>, FlagError> {
         let b = text.as_bytes();
-        let enabled = !(!b.is_empty() && b[0] == b'-');
+        let enabled = b.is_empty() || b[0] != b'-';
         let mut i = if enabled { 0 } else { 1 };
         if i >= b.len() {
-            let expected = if enabled {
-                "a USE flag name"
-            } else {
-                "a USE flag name after `-`"
-            };
-            return Err(FlagError {
-                position: i,
-                expected,
-            });
+            let expected = if enabled { "a USE flag name" } else { "a USE flag name after `-`" };
+            return Err(FlagError { position: i, expected });
         }
         if !is_flag_start(b[i]) {
-            return Err(FlagError {
-                position: i,
-                expected: "a USE flag name starting with a letter or digit",
-            });
+            return Err(FlagError { position: i, expected: "a USE flag name starting with a letter or digit" });
         }
         while i < b.len() {
             if !is_flag_char(b[i]) {
-                return Err(FlagError {
-                    position: i,
-                    expected: "a USE flag name character ([A-Za-z0-9+_@-])",
-                });
+                return Err(FlagError { position: i, expected: "a USE flag name character ([A-Za-z0-9+_@-])" });
             }
             i += 1;
         }
@@ -131,9 +118,12 @@ impl serde::Serialize for UseFlag<'_> {
 /// "invalid USE flag `…`: at byte N: expected …".
 #[macro_export]
 macro_rules! use_flag {
-    ($s:literal) => {
-        const { $crate::UseFlag::new($s) }
-    };
+    ($s:literal) => {{
+        // A named const item rather than an inline `const { }` block: const items are evaluated
+        // by `cargo check` too, and even in generic or unused fns.
+        const USE_FLAG: $crate::UseFlag<'static> = $crate::UseFlag::new($s);
+        USE_FLAG
+    }};
 }
 
 #[cfg(test)]
@@ -177,11 +167,7 @@ mod tests {
             ("foo.bar", 3, "a USE flag name character ([A-Za-z0-9+_@-])"),
             ("fü", 1, "a USE flag name character ([A-Za-z0-9+_@-])"),
         ] {
-            assert_eq!(
-                UseFlag::parse(text),
-                Err(FlagError { position, expected }),
-                "{text:?}"
-            );
+            assert_eq!(UseFlag::parse(text), Err(FlagError { position, expected }), "{text:?}");
         }
         assert_eq!(
             UseFlag::parse("a:b").unwrap_err().to_string(),

@@ -4,7 +4,9 @@
 pub mod build_context;
 pub mod cli;
 pub mod clock;
+pub mod execute;
 pub mod plan;
+pub mod prerequisites;
 pub mod rig;
 pub mod settings;
 pub mod workspace;

@@ -6,6 +6,7 @@ mod build;
 pub mod graph;
 mod list;
 mod plan;
+mod test;
 
 use std::process::ExitCode;
 
@@ -62,6 +63,8 @@ pub enum Commands {
     Atom(atom::AtomArgs),
     /// Build images with buildah.
     Build(build::BuildArgs),
+    /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
+    Test(test::TestArgs),
 }
 
 /// What every command starts from.
@@ -83,6 +86,7 @@ impl Cli {
             Commands::Plan(args) => plan::run(&context, &args),
             Commands::Graph(args) => graph::run(&context, &args),
             Commands::Build(args) => build::run(&context, &args),
+            Commands::Test(args) => test::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }
     }

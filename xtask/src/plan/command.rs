@@ -191,9 +191,12 @@ mod tests {
 
     #[test]
     fn long_commands_wrap_before_options_and_the_container() {
-        let command = Command::new(["buildah", "run", "--volume", "/a:/b"])
-            .arg(Word::var(Var("ctr")))
-            .args(["--", "emerge", "--verbose", "pkg"]);
+        let command = Command::new(["buildah", "run", "--volume", "/a:/b"]).arg(Word::var(Var("ctr"))).args([
+            "--",
+            "emerge",
+            "--verbose",
+            "pkg",
+        ]);
         assert_eq!(command.to_shell_wrapped(200), command.to_shell());
         assert_eq!(
             command.to_shell_wrapped(20),

@@ -24,6 +24,15 @@ use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, TEST_CONTAI
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
 /// The label carrying the image's name.
 pub const IMAGE_LABEL: &str = "io.buildah-gentoo.image";
+/// The label carrying the image's input hash.
+pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
+/// Tags carrying an input hash start with this.
+pub const INPUTS_TAG_PREFIX: &str = "inputs-";
+
+/// The tag that marks an image built from these inputs (the hash's first 16 hex digits).
+pub fn inputs_tag(repository: &str, input_hash: &str) -> String {
+    format!("{repository}:{INPUTS_TAG_PREFIX}{}", &input_hash[..16.min(input_hash.len())])
+}
 
 /// What the planner needs besides the images: everything that would otherwise be I/O or the clock.
 #[derive(Clone)]
@@ -80,12 +89,13 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
         teardown.push(Step::Unmount { container: REPOSITORY_CONTAINER });
         teardown.push(Step::Remove { container: REPOSITORY_CONTAINER });
     }
-    let images = images.iter().map(|image| plan_image(*image, inputs)).collect::<Result<_>>()?;
+    let images = images.iter().map(|image| plan_image(*image, inputs, None)).collect::<Result<_>>()?;
     Ok(Plan { setup, images, teardown })
 }
 
-/// Plans one image.
-pub fn plan_image(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
+/// Plans one image. With its input hash (known once its parent is built), the image is labelled and
+/// tagged with it.
+pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Result<ImagePlan> {
     let PlanInputs { registry, settings, .. } = inputs;
     let name = image.name();
     let root = registry.root_of(image);
@@ -155,7 +165,11 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         });
     }
 
-    steps.push(Step::Config { container: CONTAINER, options: config_options(image) });
+    let mut options = config_options(image);
+    if let Some(hash) = input_hash {
+        options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
+    }
+    steps.push(Step::Config { container: CONTAINER, options });
     steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
 
     if let Some(test) = image.test() {
@@ -170,7 +184,10 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     }
 
     let repository = settings.repository_of(name);
-    let tags = vec![format!("{repository}:latest"), format!("{repository}:{}", inputs.date_tag)];
+    let mut tags = vec![format!("{repository}:latest"), format!("{repository}:{}", inputs.date_tag)];
+    if let Some(hash) = input_hash {
+        tags.push(inputs_tag(&repository, hash));
+    }
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });
 
     Ok(ImagePlan { name: name.to_owned(), repository, tags, base, context_dir, context_files, steps })

@@ -22,9 +22,11 @@ pub fn file_stem(image_name: &str) -> String {
 /// The tool's own make.conf fragment, the same in every image: binary packages are built and reused,
 /// and the shared caches are where the build mounts them.
 pub fn tool_make_conf(isolation: Isolation) -> ContextFile {
+    // Fragments of one make.conf folder form one layer: a later `FEATURES=` replaces an earlier one,
+    // so every assignment extends what is there.
     let mut contents = String::from(
         "# Written by buildah-gentoo: every build shares the binary package cache.\n\
-         FEATURES=\"buildpkg\"\n\
+         FEATURES=\"${FEATURES} buildpkg\"\n\
          BINPKG_FORMAT=\"gpkg\"\n\
          PKGDIR=\"/var/cache/binpkgs\"\n\
          DISTDIR=\"/var/cache/distfiles\"\n",

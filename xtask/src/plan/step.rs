@@ -80,6 +80,8 @@ pub enum Step {
     From { into: Var, image: Word, pull: Pull },
     /// `VAR=$(buildah mount CONTAINER)`.
     Mount { container: Var, into: Var },
+    /// `buildah add CONTAINER ARCHIVE DESTINATION`: unpacks a tar archive, keeping owners and modes.
+    Add { container: Var, source: Word, destination: String },
     /// `buildah copy CONTAINER SOURCE DESTINATION`.
     Copy { container: Var, source: Word, destination: String, chmod: Option<u32> },
     /// `buildah run CONTAINER -- ARGV`, with volumes.
@@ -102,6 +104,7 @@ impl Step {
         match self {
             Step::From { .. } => "from",
             Step::Mount { .. } => "mount",
+            Step::Add { .. } => "add",
             Step::Copy { .. } => "copy",
             Step::Run { .. } => "run",
             Step::Config { .. } => "config",
@@ -134,6 +137,10 @@ impl Step {
             Step::Mount { container, into } => {
                 buildah(&["buildah", "mount"]).arg(Word::var(*container)).assigning(*into)
             }
+            Step::Add { container, source, destination } => buildah(&["buildah", "add", "--quiet"])
+                .arg(Word::var(*container))
+                .arg(source.clone())
+                .arg(destination.as_str()),
             Step::Copy { container, source, destination, chmod } => {
                 let mut command = buildah(&["buildah", "copy", "--quiet"]);
                 if let Some(mode) = chmod {

@@ -1,0 +1,178 @@
+//! Invalid `atom!`, `use_flag!` and `keyword!` literals must fail `cargo build` with a readable
+//! message, in a `const` item and inside fn bodies (even of a generic fn that is never called:
+//! the macros expand to a named const item, which is always evaluated); valid ones must build
+//! and run (the control that lets this test fail).
+//!
+//! Each case is a throwaway crate depending on `image-defs` by path, built with
+//! `cargo build --offline` (`$CARGO` if set) into the shared `target/compile-fail`, so only the
+//! first run compiles `image-defs` and its dependencies.
+
+use std::process::Command;
+
+use buildah_gentoo_tests::workspace_root;
+use camino::Utf8PathBuf;
+
+/// The outcome of building one throwaway crate.
+struct Build {
+    success: bool,
+    stderr: String,
+    binary: Utf8PathBuf,
+}
+
+/// Builds a binary crate named `compile-fail-{name}` whose `src/main.rs` is `main_rs`.
+fn build(name: &str, main_rs: &str) -> Build {
+    let root = workspace_root();
+    let dir = tempfile::Builder::new().prefix("compile-fail-").tempdir().expect("creating a temporary crate");
+    let crate_dir = Utf8PathBuf::from_path_buf(dir.path().to_owned()).expect("UTF-8 temp dir");
+    let package = format!("compile-fail-{name}");
+    let manifest = format!(
+        r#"[package]
+name = "{package}"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+image_defs = {{ package = "image-defs", path = "{}" }}
+
+[profile.dev]
+debug = 0
+
+[workspace]
+"#,
+        root.join("image-defs")
+    );
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::create_dir(crate_dir.join("src")).unwrap();
+    std::fs::write(crate_dir.join("src/main.rs"), main_rs).unwrap();
+    // The workspace's lock file pins the same dependency versions as the workspace build, which
+    // `--offline` needs (and which lets the shared target directory reuse them).
+    let lock = root.join("Cargo.lock");
+    if lock.exists() {
+        std::fs::copy(&lock, crate_dir.join("Cargo.lock")).unwrap();
+    }
+    let target = root.join("target/compile-fail");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(&cargo)
+        .args(["build", "--offline", "--color", "never"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{cargo}`: {e}"));
+    Build {
+        success: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        binary: target.join("debug").join(&package),
+    }
+}
+
+/// Builds `main_rs`, which must fail with every message in `messages`.
+fn assert_fails(name: &str, main_rs: &str, messages: &[&str]) {
+    let build = build(name, main_rs);
+    assert!(!build.success, "{name}: the invalid literals compiled:\n{main_rs}");
+    let missing: Vec<&&str> = messages.iter().filter(|m| !build.stderr.contains(**m)).collect();
+    assert!(
+        missing.is_empty(),
+        "{name}: the build failed, but without the messages {missing:?}; stderr:\n{}",
+        build.stderr
+    );
+}
+
+#[test]
+fn valid_literals_compile_and_run() {
+    let build = build(
+        "valid",
+        r#"
+use image_defs::{atom, keyword, use_flag, Atom, Keyword, UseFlag};
+
+const ATOM: Atom<'static> = atom!(">=dev-libs/openssl-3.0.13-r1:0/3=::gentoo[-bindist(-),ssl?]");
+const FLAG: UseFlag<'static> = use_flag!("-introspection");
+const KEYWORD: Keyword<'static> = keyword!("~amd64");
+
+fn main() {
+    let in_fn = atom!("!!=sys-libs/glibc-2.38*");
+    let flag = use_flag!("gtk+");
+    let keyword = keyword!("**");
+    let uses: Vec<&str> = ATOM.use_deps().collect();
+    println!("{} {} {:?} {:?}", ATOM.cp(), ATOM.version().unwrap(), ATOM.subslot(), uses);
+    println!("{} {} {}", in_fn, in_fn.operator().unwrap().as_str(), in_fn.version().unwrap());
+    println!("{} {} {} {} {}", FLAG.name(), FLAG.enabled(), flag, KEYWORD, keyword);
+}
+"#,
+    );
+    assert!(build.success, "valid literals failed to build:\n{}", build.stderr);
+    let out = Command::new(&build.binary).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", build.binary));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "dev-libs/openssl 3.0.13-r1 Some(\"3\") [\"-bindist(-)\", \"ssl?\"]\n\
+         !!=sys-libs/glibc-2.38* =* 2.38\n\
+         introspection false gtk+ ~amd64 **\n"
+    );
+}
+
+#[test]
+fn invalid_atoms_do_not_compile() {
+    assert_fails(
+        "atom",
+        r#"
+const BAD: image_defs::Atom<'static> = image_defs::atom!("=dev-libs/foo-");
+
+fn main() {
+    let also_bad = image_defs::atom!("dev-libs/foo[a,]");
+    println!("{BAD} {also_bad}");
+}
+
+#[allow(dead_code)]
+fn never_called<T>() -> image_defs::Atom<'static> {
+    image_defs::atom!("dev-libs/foo:")
+}
+"#,
+        &[
+            "invalid atom `=dev-libs/foo-`: at byte 14: expected a version after `-`",
+            "invalid atom `dev-libs/foo[a,]`: at byte 15: expected a USE flag name",
+            "invalid atom `dev-libs/foo:`: at byte 13: expected a slot name, `*` or `=` after `:`",
+        ],
+    );
+}
+
+#[test]
+fn invalid_use_flags_do_not_compile() {
+    assert_fails(
+        "use-flag",
+        r#"
+const BAD: image_defs::UseFlag<'static> = image_defs::use_flag!("+ssl");
+
+fn main() {
+    let also_bad = image_defs::use_flag!("ssl?");
+    println!("{BAD} {also_bad}");
+}
+"#,
+        &[
+            "invalid USE flag `+ssl`: at byte 0: expected a USE flag name starting with a letter \
+             or digit",
+            "invalid USE flag `ssl?`: at byte 3: expected a USE flag name character",
+        ],
+    );
+}
+
+#[test]
+fn invalid_keywords_do_not_compile() {
+    assert_fails(
+        "keyword",
+        r#"
+const BAD: image_defs::Keyword<'static> = image_defs::keyword!("~amd 64");
+
+fn main() {
+    let also_bad = image_defs::keyword!("~~amd64");
+    println!("{BAD} {also_bad}");
+}
+"#,
+        &[
+            "invalid keyword `~amd 64`: at byte 4: expected a keyword name character",
+            "invalid keyword `~~amd64`: at byte 1: expected a keyword name starting with a \
+             letter, digit or `_`",
+        ],
+    );
+}

@@ -1,0 +1,435 @@
+//! The executor: the only code that spawns buildah. It builds images in dependency order (up to
+//! `jobs` at once), skips those whose input hash is unchanged, logs each image to its own file and
+//! leaves nothing behind when a build fails or is interrupted.
+
+mod fingerprint;
+pub mod interrupt;
+mod runner;
+mod storage;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use image_defs::registry::ResolvedParent;
+use image_defs::{Image, Registry, Root};
+use xshell::Shell;
+
+pub use fingerprint::{hex, tree_hash};
+pub use runner::{StepFailure, StepRunner};
+pub use storage::ImageIndex;
+
+use crate::plan::{self, file_stem, PlanInputs, RIG_REPOSITORY};
+use crate::settings::{RepositorySource, Settings};
+use fingerprint::FingerprintInputs;
+
+/// What to build and how.
+pub struct BuildRequest {
+    /// Images in build order.
+    pub images: Vec<&'static dyn Image>,
+    pub force: bool,
+    pub jobs: usize,
+    pub keep_failed: bool,
+    pub keep_going: bool,
+}
+
+/// How one image's build ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Built {
+        id: String,
+    },
+    UpToDate {
+        id: String,
+    },
+    Failed {
+        log: Utf8PathBuf,
+    },
+    /// Not built because a parent failed, or the run stopped at a failure or an interrupt.
+    Skipped {
+        why: String,
+    },
+}
+
+impl Outcome {
+    fn word(&self) -> &'static str {
+        match self {
+            Outcome::Built { .. } => "built",
+            Outcome::UpToDate { .. } => "up to date",
+            Outcome::Failed { .. } => "FAILED",
+            Outcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// The result of a build run.
+pub struct Summary {
+    pub results: Vec<(String, Outcome, Duration)>,
+    pub interrupted: bool,
+}
+
+impl Summary {
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self.results.iter().all(|(_, o, _)| matches!(o, Outcome::Built { .. } | Outcome::UpToDate { .. }))
+    }
+
+    /// The table printed at the end.
+    pub fn table(&self, elapsed: Duration) -> String {
+        let width = self.results.iter().map(|(name, _, _)| name.len()).max().unwrap_or(5).max(5);
+        let mut out = format!("\n{:width$}  {:10}  {:>8}  details\n", "image", "result", "time");
+        for (name, outcome, time) in &self.results {
+            let details = match outcome {
+                Outcome::Built { id } | Outcome::UpToDate { id } => format!("id {}", &id[..12.min(id.len())]),
+                Outcome::Failed { log } => format!("log {log}"),
+                Outcome::Skipped { why } => why.clone(),
+            };
+            out.push_str(&format!("{name:width$}  {:10}  {:>7.1}s  {details}\n", outcome.word(), time.as_secs_f64()));
+        }
+        let count = |word: &str| self.results.iter().filter(|(_, o, _)| o.word() == word).count();
+        out.push_str(&format!(
+            "{} built, {} up to date, {} failed, {} skipped in {:.1}s{}\n",
+            count("built"),
+            count("up to date"),
+            count("FAILED"),
+            count("skipped"),
+            elapsed.as_secs_f64(),
+            if self.interrupted { " (interrupted)" } else { "" }
+        ));
+        out
+    }
+}
+
+/// Everything a build run shares between its images.
+pub struct Executor<'a> {
+    pub workspace: &'a Utf8Path,
+    pub settings: &'a Settings,
+    pub registry: &'a Registry,
+    pub date_tag: String,
+    pub rig_root: String,
+}
+
+impl Executor<'_> {
+    fn log_dir(&self) -> Utf8PathBuf {
+        self.workspace.join(&self.settings.work_dir).join("logs")
+    }
+
+    fn plan_inputs(&self) -> PlanInputs<'_> {
+        PlanInputs {
+            registry: self.registry,
+            settings: self.settings,
+            date_tag: self.date_tag.clone(),
+            rig_root: self.rig_root.clone(),
+        }
+    }
+
+    /// Builds the requested images.
+    pub fn build(&self, sh: &Shell, request: &BuildRequest) -> Result<Summary> {
+        interrupt::install();
+        let started = Instant::now();
+        self.prepare_caches(&request.images)?;
+        let inputs = self.plan_inputs();
+        let whole = plan::plan(&request.images, &inputs)?;
+
+        // Set-up shared by every image (mounting a repository image), undone at the end.
+        let mut setup = StepRunner::new(sh, self.workspace, self.log_dir().join("setup.log"))?;
+        if let Err(failure) = setup.run_all(&whole.setup) {
+            setup.clean_up(false);
+            bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
+        }
+        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT]
+            .into_iter()
+            .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
+            .collect();
+
+        let mut index = ImageIndex::load(sh)?;
+        if request.images.iter().any(|image| self.registry.root_of(*image) == Root::Rig) {
+            let id = crate::rig::ensure_root(sh, self.workspace, self.settings, &index)?;
+            index.insert(self.rig_root.clone(), id);
+        }
+        let index = Mutex::new(index);
+        let repository_ids = self.repository_identities(&index.lock().unwrap())?;
+        let result = self.schedule(request, &index, &shared_vars, &repository_ids);
+
+        if let Err(failure) = setup.run_all(&whole.teardown) {
+            eprintln!("warning: tear-down failed at `{}`: {}", failure.command, failure.reason);
+        }
+        setup.clean_up(false);
+        let summary = result?;
+        print!("{}", summary.table(started.elapsed()));
+        Ok(summary)
+    }
+
+    /// The binary package and distfiles folders must exist to be mounted.
+    fn prepare_caches(&self, images: &[&'static dyn Image]) -> Result<()> {
+        let mut folders = vec![self.settings.cache_dir.join("distfiles")];
+        for image in images {
+            folders.push(self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(*image))));
+        }
+        for folder in folders {
+            std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))?;
+        }
+        Ok(())
+    }
+
+    /// The repository's identity for each root kind in use: the rig repository's content hash, the
+    /// host folder's sync timestamp, or the repository image's id.
+    fn repository_identities(&self, index: &ImageIndex) -> Result<HashMap<bool, String>> {
+        let mut identities = HashMap::new();
+        identities.insert(true, format!("rig {}", tree_hash(&self.workspace.join(RIG_REPOSITORY))?));
+        let other = match &self.settings.repository {
+            RepositorySource::Folder(path) => {
+                let stamp = ["metadata/timestamp.chk", "metadata/timestamp.commit", "metadata/timestamp"]
+                    .iter()
+                    .find_map(|file| std::fs::read_to_string(path.join(file)).ok())
+                    .unwrap_or_default();
+                format!("folder {path} {}", stamp.trim())
+            }
+            RepositorySource::Image(reference) => {
+                format!("image {reference} {}", index.id(reference).unwrap_or("not pulled"))
+            }
+        };
+        identities.insert(false, other);
+        Ok(identities)
+    }
+
+    fn schedule(
+        &self,
+        request: &BuildRequest,
+        index: &Mutex<ImageIndex>,
+        shared_vars: &[(plan::Var, String)],
+        repository_ids: &HashMap<bool, String>,
+    ) -> Result<Summary> {
+        let names: Vec<&str> = request.images.iter().map(|image| image.name()).collect();
+        let position: HashMap<&str, usize> = names.iter().enumerate().map(|(i, name)| (*name, i)).collect();
+        // The parent of each requested image, when it is requested too.
+        let parent_of: Vec<Option<usize>> = request
+            .images
+            .iter()
+            .map(|image| self.registry.parent_image(*image).and_then(|parent| position.get(parent.name()).copied()))
+            .collect();
+        let total = names.len();
+        let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; total];
+        let mut running = 0usize;
+        let mut stop = false;
+        let jobs = request.jobs.max(1);
+
+        std::thread::scope(|scope| {
+            let (sender, receiver) = mpsc::channel::<(usize, Outcome, Duration)>();
+            let mut started = vec![false; total];
+            loop {
+                // Mark the dependants of failed or skipped images.
+                for i in 0..total {
+                    if outcomes[i].is_none() && !started[i] {
+                        if let Some(parent) = parent_of[i] {
+                            if let Some((Outcome::Failed { .. } | Outcome::Skipped { .. }, _)) = &outcomes[parent] {
+                                let why = format!("parent `{}` did not build", names[parent]);
+                                println!("==> {}: skipped: {why}", names[i]);
+                                outcomes[i] = Some((Outcome::Skipped { why }, Duration::ZERO));
+                            }
+                        }
+                    }
+                }
+                if interrupt::requested() {
+                    stop = true;
+                }
+                // Start what is ready.
+                for i in 0..total {
+                    if running >= jobs || stop {
+                        break;
+                    }
+                    let ready = !started[i]
+                        && outcomes[i].is_none()
+                        && parent_of[i].map_or(true, |p| {
+                            matches!(outcomes[p], Some((Outcome::Built { .. } | Outcome::UpToDate { .. }, _)))
+                        });
+                    if ready {
+                        started[i] = true;
+                        running += 1;
+                        let sender = sender.clone();
+                        let image = request.images[i];
+                        let number = i + 1;
+                        scope.spawn(move || {
+                            let clock = Instant::now();
+                            let outcome =
+                                self.build_one(image, request, index, shared_vars, repository_ids, number, total);
+                            let _ = sender.send((i, outcome, clock.elapsed()));
+                        });
+                    }
+                }
+                if running == 0 {
+                    break;
+                }
+                let (i, outcome, elapsed) = receiver.recv().expect("a worker reports");
+                running -= 1;
+                if matches!(outcome, Outcome::Failed { .. }) && !request.keep_going {
+                    stop = true;
+                }
+                outcomes[i] = Some((outcome, elapsed));
+            }
+        });
+
+        let interrupted = interrupt::requested();
+        let results = names
+            .iter()
+            .zip(outcomes)
+            .map(|(name, outcome)| {
+                let (outcome, time) = outcome.unwrap_or_else(|| {
+                    let why = if interrupted { "interrupted" } else { "stopped after a failure (see --keep-going)" };
+                    (Outcome::Skipped { why: why.into() }, Duration::ZERO)
+                });
+                (name.to_string(), outcome, time)
+            })
+            .collect();
+        Ok(Summary { results, interrupted })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_one(
+        &self,
+        image: &'static dyn Image,
+        request: &BuildRequest,
+        index: &Mutex<ImageIndex>,
+        shared_vars: &[(plan::Var, String)],
+        repository_ids: &HashMap<bool, String>,
+        number: usize,
+        total: usize,
+    ) -> Outcome {
+        let name = image.name();
+        let log = self.log_dir().join(format!("{}.log", file_stem(name)));
+        let clock = Instant::now();
+        let progress = |text: &str| println!("==> [{number}/{total}] {name}: {text}");
+        // A shell per worker: xshell's Shell is not shared between threads.
+        let result = Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
+            sh.change_dir(self.workspace);
+            self.try_build_one(&sh, image, request, index, shared_vars, repository_ids, &log, &progress)
+        });
+        match result {
+            Ok(outcome) => {
+                let elapsed = clock.elapsed().as_secs_f64();
+                match &outcome {
+                    Outcome::Built { .. } => progress(&format!("built in {elapsed:.1}s")),
+                    Outcome::UpToDate { .. } => progress(&format!("up to date ({elapsed:.1}s)")),
+                    _ => {}
+                }
+                outcome
+            }
+            Err(error) => {
+                let elapsed = clock.elapsed().as_secs_f64();
+                let mut message =
+                    format!("FAILED after {elapsed:.1}s\n    {}", format!("{error:#}").replace('\n', "\n    "));
+                message.push_str(&format!("\n    log: {log}"));
+                progress(&message);
+                Outcome::Failed { log }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_build_one(
+        &self,
+        sh: &Shell,
+        image: &'static dyn Image,
+        request: &BuildRequest,
+        index: &Mutex<ImageIndex>,
+        shared_vars: &[(plan::Var, String)],
+        repository_ids: &HashMap<bool, String>,
+        log: &Utf8Path,
+        progress: &dyn Fn(&str),
+    ) -> Result<Outcome> {
+        let name = image.name();
+        let inputs = self.plan_inputs();
+        let draft = plan::plan_image(image, &inputs, None)?;
+        let root = self.registry.root_of(image);
+        let base_id = {
+            let index = index.lock().unwrap();
+            index.id(&draft.base).map(str::to_owned)
+        };
+        let base_id = match base_id {
+            Some(id) => id,
+            None => match self.registry.parent_of(image) {
+                ResolvedParent::Image(_) => {
+                    bail!(
+                        "its parent image {} is not in local storage: build the parent first (or drop --no-deps)",
+                        draft.base
+                    )
+                }
+                ResolvedParent::Root(Root::Registry(reference)) => {
+                    progress(&format!("pulling {reference}"));
+                    let id = xshell::cmd!(sh, "buildah pull --quiet {reference}")
+                        .quiet()
+                        .read()
+                        .with_context(|| format!("pulling the root image {reference}"))?;
+                    index.lock().unwrap().insert(reference.to_owned(), id.trim().to_owned());
+                    id.trim().to_owned()
+                }
+                ResolvedParent::Root(_) => bail!("its root image {} is not in local storage", draft.base),
+            },
+        };
+        let repository_id = &repository_ids[&(root == Root::Rig)];
+        let hash = fingerprint::fingerprint(
+            self.workspace,
+            &draft,
+            &FingerprintInputs { base_id: &base_id, repository: repository_id },
+        )?;
+        let latest = format!("{}:latest", draft.repository);
+        let marker = plan::inputs_tag(&draft.repository, &hash);
+        if !request.force {
+            let index = index.lock().unwrap();
+            if let (Some(latest_id), Some(marker_id)) = (index.id(&latest), index.id(&marker)) {
+                if latest_id == marker_id {
+                    return Ok(Outcome::UpToDate { id: latest_id.to_owned() });
+                }
+            }
+        }
+
+        let plan = plan::plan_image(image, &inputs, Some(&hash))?;
+        crate::build_context::write(self.workspace, &plan)?;
+        progress(&format!("building (log {log})"));
+        let mut runner = StepRunner::new(sh, self.workspace, log.to_owned())?;
+        runner.env("BUILDAH_ISOLATION", self.settings.isolation.as_str());
+        for (var, value) in shared_vars {
+            runner.set_var(*var, value.clone());
+        }
+        runner.note(&format!("# image `{name}`, input hash {hash}"));
+        if let Err(failure) = runner.run_all(&plan.steps) {
+            let kept = runner.clean_up(request.keep_failed);
+            let mut message = format!(
+                "step {} ({}) failed: {}\n$ {}\nlast lines of the log:\n{}",
+                failure.index + 1,
+                failure.kind,
+                failure.reason,
+                failure.command,
+                indent(&runner.log_tail(15))
+            );
+            for container in kept {
+                message.push_str(&format!("\nkept the working container {container} (--keep-failed)"));
+            }
+            bail!(message);
+        }
+        let id = runner.var(plan::step::IMAGE).unwrap_or_default().to_owned();
+        let previous = {
+            let mut index = index.lock().unwrap();
+            let previous = index.id(&latest).map(str::to_owned);
+            for tag in &plan.tags {
+                index.insert(tag.clone(), id.clone());
+            }
+            previous
+        };
+        if let Some(previous) = previous.filter(|previous| *previous != id) {
+            runner.note(&format!("# previous image {previous} keeps its other tags"));
+        }
+        Ok(Outcome::Built { id })
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  | {line}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Image names in build order for a map of outcomes (for tests and tools).
+pub fn outcomes_by_name(summary: &Summary) -> BTreeMap<String, Outcome> {
+    summary.results.iter().map(|(name, outcome, _)| (name.clone(), outcome.clone())).collect()
+}

@@ -1,0 +1,85 @@
+//! What local containers-storage holds, read with one `buildah images` call.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use xshell::{cmd, Shell};
+
+/// Image references (`name:tag`) → image ids, as of one look at storage.
+#[derive(Clone, Debug, Default)]
+pub struct ImageIndex {
+    ids: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct ListedImage {
+    id: String,
+    #[serde(default)]
+    names: Option<Vec<String>>,
+}
+
+impl ImageIndex {
+    /// One `buildah images --json --no-trunc` call.
+    pub fn load(sh: &Shell) -> Result<ImageIndex> {
+        let json = cmd!(sh, "buildah images --json --no-trunc").quiet().read().context("listing local images")?;
+        ImageIndex::parse(&json)
+    }
+
+    pub fn parse(json: &str) -> Result<ImageIndex> {
+        let json = json.trim();
+        let listed: Vec<ListedImage> = if json.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(json).context("reading `buildah images --json`")?
+        };
+        let mut ids = HashMap::new();
+        for image in listed {
+            let id = image.id.trim_start_matches("sha256:").to_owned();
+            for name in image.names.unwrap_or_default() {
+                ids.insert(name, id.clone());
+            }
+        }
+        Ok(ImageIndex { ids })
+    }
+
+    /// The id of `reference` (a `name:tag`; `docker.io/` names as buildah lists them).
+    pub fn id(&self, reference: &str) -> Option<&str> {
+        self.ids.get(reference).or_else(|| self.ids.get(&normalize(reference))).map(String::as_str)
+    }
+
+    /// Records a reference this run has just tagged.
+    pub fn insert(&mut self, reference: String, id: String) {
+        self.ids.insert(reference, id);
+    }
+}
+
+/// buildah lists `gentoo/stage3` as `docker.io/gentoo/stage3:latest`.
+fn normalize(reference: &str) -> String {
+    let mut name = reference.to_owned();
+    let last = name.rsplit('/').next().unwrap_or("");
+    if !last.contains(':') && !name.contains('@') {
+        name.push_str(":latest");
+    }
+    let first = name.split('/').next().unwrap_or("");
+    let has_host = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if !has_host {
+        name = if name.contains('/') { format!("docker.io/{name}") } else { format!("docker.io/library/{name}") };
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_buildah_listing_and_normalizes_names() {
+        let json = r#"[{"id":"sha256:abc","names":["docker.io/gentoo/stage3:latest","localhost/x/y:1"]},{"id":"def","names":null}]"#;
+        let index = ImageIndex::parse(json).unwrap();
+        assert_eq!(index.id("gentoo/stage3"), Some("abc"));
+        assert_eq!(index.id("localhost/x/y:1"), Some("abc"));
+        assert_eq!(index.id("localhost/x/y"), None);
+        assert!(ImageIndex::parse("").unwrap().id("a").is_none());
+    }
+}

@@ -1,0 +1,106 @@
+//! The host tools builds and tests need, and installing them on Debian as root.
+
+use anyhow::{bail, Context, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::{cmd, Shell};
+
+/// A command the host needs, and the Debian package that provides it.
+#[derive(Clone, Copy, Debug)]
+pub struct Tool {
+    pub command: &'static str,
+    pub debian_package: &'static str,
+    pub why: &'static str,
+}
+
+/// What `build` needs.
+pub const BUILD_TOOLS: &[Tool] = &[Tool { command: "buildah", debian_package: "buildah", why: "builds the images" }];
+
+/// What the rig root needs on top (it is made with debootstrap).
+pub const RIG_TOOLS: &[Tool] = &[
+    Tool { command: "debootstrap", debian_package: "debootstrap", why: "makes the rig's Debian root" },
+    Tool { command: "python3", debian_package: "python3", why: "downloads the portage wheel with pip" },
+];
+
+/// What the test suite needs on top.
+pub const TEST_TOOLS: &[Tool] = &[
+    Tool { command: "skopeo", debian_package: "skopeo", why: "inspects pushed images" },
+    Tool {
+        command: "docker-registry",
+        debian_package: "docker-registry",
+        why: "the TLS registry the publish tests push to",
+    },
+    Tool { command: "nginx", debian_package: "nginx-light", why: "serves the test binhost" },
+    Tool { command: "rsync", debian_package: "rsync", why: "publishes binary packages" },
+    Tool { command: "openssl", debian_package: "openssl", why: "makes the test certificates" },
+    Tool { command: "gpg", debian_package: "gpg", why: "signs and verifies test artifacts" },
+];
+
+/// Whether `command` is on PATH.
+pub fn is_installed(command: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).any(|dir| is_executable(&dir.join(command))))
+        .unwrap_or(false)
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Makes sure every tool is there: on Debian as root, installs the missing ones with apt-get;
+/// elsewhere, stops and says exactly what to install.
+pub fn ensure(sh: &Shell, tools: &[Tool]) -> Result<()> {
+    let missing: Vec<&Tool> = tools.iter().filter(|tool| !is_installed(tool.command)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|tool| tool.debian_package).collect();
+    let is_debian = Utf8Path::new("/etc/debian_version").exists();
+    let is_root = cmd!(sh, "id -u").quiet().read().map(|uid| uid.trim() == "0").unwrap_or(false);
+    if !(is_debian && is_root) {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|tool| format!("  {} (Debian package {}): {}", tool.command, tool.debian_package, tool.why))
+            .collect();
+        bail!(
+            "missing tools:\n{}\ninstall them (on Debian: `apt-get install {}`) and run again",
+            list.join("\n"),
+            packages.join(" ")
+        );
+    }
+    eprintln!("installing {} with apt-get", packages.join(" "));
+    let first = packages.clone();
+    cmd!(sh, "apt-get install -y -q --no-install-recommends {first...}")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()
+        .or_else(|_| {
+            // A fresh machine may have no package lists yet.
+            cmd!(sh, "apt-get update -q").run()?;
+            cmd!(sh, "apt-get install -y -q --no-install-recommends {packages...}")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run()
+        })
+        .context("installing the missing tools with apt-get")?;
+    Ok(())
+}
+
+/// A Python with portage importable, for the differential atom tests: `python3` when it already has
+/// portage, else a venv under `work_dir` with portage from PyPI.
+pub fn portage_python(sh: &Shell, work_dir: &Utf8Path) -> Result<Utf8PathBuf> {
+    if cmd!(sh, "python3 -c 'import portage.dep'").quiet().ignore_stderr().run().is_ok() {
+        let path = cmd!(sh, "python3 -c 'import sys; print(sys.executable)'").quiet().read()?;
+        return Ok(path.into());
+    }
+    let venv = work_dir.join("portage-venv");
+    let python = venv.join("bin/python3");
+    if cmd!(sh, "{python} -c 'import portage.dep'").quiet().ignore_stderr().run().is_ok() {
+        return Ok(python);
+    }
+    if !is_installed("python3") {
+        bail!("python3 is missing: install it (Debian: `apt-get install python3 python3-venv`)");
+    }
+    eprintln!("installing portage from PyPI into {venv}");
+    cmd!(sh, "python3 -m venv {venv}").run().context("creating a venv (Debian: `apt-get install python3-venv`)")?;
+    cmd!(sh, "{python} -m pip install --quiet portage").run().context("installing portage from PyPI")?;
+    Ok(python)
+}
