@@ -10,7 +10,8 @@ use crate::prerequisites;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Images to build; their missing or stale parents are built first.
+    /// Images to build, by name or regular expression (`'rig/.*'`); their missing or stale parents
+    /// are built first.
     #[arg(required_unless_present = "all")]
     pub images: Vec<String>,
     /// Build every image.
@@ -41,7 +42,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
     let images = if args.all {
         registry.in_order().collect()
     } else {
-        let names: Vec<&str> = args.images.iter().map(String::as_str).collect();
+        let names = super::resolve_names(registry, &args.images)?;
         if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }
             .map_err(anyhow::Error::msg)?
     };

@@ -126,3 +126,26 @@ impl Context {
         }
     }
 }
+
+/// Image names from command-line arguments: an exact name, or a regular expression matched against
+/// whole names (`'rig/.*'`), as the Python tool's `-b` took. A pattern that matches nothing is an error.
+pub fn resolve_names(registry: &Registry, patterns: &[String]) -> Result<Vec<&'static str>> {
+    let mut names = Vec::new();
+    for pattern in patterns {
+        if let Some(image) = registry.get(pattern) {
+            names.push(image.name());
+            continue;
+        }
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+            anyhow::anyhow!("`{pattern}` is neither an image name nor a valid regular expression: {error}")
+        })?;
+        let matched: Vec<&'static str> =
+            registry.in_order().map(|image| image.name()).filter(|name| regex.is_match(name)).collect();
+        if matched.is_empty() {
+            let known: Vec<&str> = registry.in_order().map(|image| image.name()).collect();
+            anyhow::bail!("no image matches `{pattern}`; known images: {}", known.join(", "));
+        }
+        names.extend(matched);
+    }
+    Ok(names)
+}

@@ -7,7 +7,7 @@ use crate::plan::{self, script};
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// Images to plan.
+    /// Images to plan, by name or regular expression (`'rig/.*'`).
     #[arg(required = true)]
     pub images: Vec<String>,
     /// Also plan their parents (all ancestors), in build order.
@@ -19,7 +19,7 @@ pub struct PlanArgs {
 }
 
 pub fn run(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
-    let names: Vec<&str> = args.images.iter().map(String::as_str).collect();
+    let names = super::resolve_names(context.registry, &args.images)?;
     let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }
         .map_err(anyhow::Error::msg)?;
     let plan = plan::plan(&images, &context.plan_inputs())?;

@@ -410,16 +410,28 @@ impl Executor<'_> {
             bail!(message);
         }
         let id = runner.var(plan::step::IMAGE).unwrap_or_default().to_owned();
-        let previous = {
+        // The image this one replaces loses its input-hash tag (it no longer matches `latest`); an image
+        // left with no tag at all is removed by buildah with it.
+        let stale_tags: Vec<String> = {
             let mut index = index.lock().unwrap();
-            let previous = index.id(&latest).map(str::to_owned);
+            let previous = index.id(&latest).filter(|previous| *previous != id).map(str::to_owned);
+            let prefix = format!("{}:{}", draft.repository, plan::INPUTS_TAG_PREFIX);
+            let stale = previous
+                .map(|previous| {
+                    index.names_of(&previous).into_iter().filter(|name| name.starts_with(&prefix)).collect()
+                })
+                .unwrap_or_default();
             for tag in &plan.tags {
                 index.insert(tag.clone(), id.clone());
             }
-            previous
+            stale
         };
-        if let Some(previous) = previous.filter(|previous| *previous != id) {
-            runner.note(&format!("# previous image {previous} keeps its other tags"));
+        for tag in stale_tags {
+            runner.note(&format!("# untagging {tag}: the image it marks is no longer `latest`"));
+            if let Err(error) = runner.run_host(&plan::Command::new(["buildah", "rmi", tag.as_str()])) {
+                runner.note(&format!("untagging failed: {error:#}"));
+            }
+            index.lock().unwrap().remove(&tag);
         }
         Ok(Outcome::Built { id })
     }

@@ -48,6 +48,19 @@ impl ImageIndex {
         self.ids.get(reference).or_else(|| self.ids.get(&normalize(reference))).map(String::as_str)
     }
 
+    /// Every reference of the image with this id.
+    pub fn names_of(&self, id: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.ids.iter().filter(|(_, other)| *other == id).map(|(name, _)| name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// Forgets a reference (after it was untagged).
+    pub fn remove(&mut self, reference: &str) {
+        self.ids.remove(reference);
+    }
+
     /// Records a reference this run has just tagged.
     pub fn insert(&mut self, reference: String, id: String) {
         self.ids.insert(reference, id);
