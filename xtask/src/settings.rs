@@ -24,6 +24,40 @@ pub struct Settings {
     pub repository: RepositorySource,
     /// Folder for generated build contexts and logs, relative to the workspace root.
     pub work_dir: Utf8PathBuf,
+    /// Registry certificates in the containers `certs.d` layout: `<dir>/<host:port>/ca.crt` and client
+    /// `*.cert` + `*.key` (the Python tool's `.x509` folder maps here). Relative to the workspace root.
+    pub certs_dir: Option<Utf8PathBuf>,
+    /// Registry credentials (containers auth.json); never put on a command line or printed.
+    pub authfile: Option<Utf8PathBuf>,
+    /// Verify the registry's TLS certificate. Off only when asked for explicitly.
+    pub tls_verify: bool,
+    /// Remote binary package hosts builds fetch from (`/etc/portage/binrepos.conf/<name>.conf`).
+    pub binhosts: Vec<Binhost>,
+    /// GnuPG home with the keys binary packages are verified against; mounted read-only into builds
+    /// at `/etc/portage/gnupg`, never copied into an image.
+    pub binhost_keyring: Option<Utf8PathBuf>,
+    /// Where `binhost sync` publishes the local binary packages: a folder, `rsync://host/module/path`
+    /// or `[user@]host:path` (rsync over ssh).
+    pub binhost_publish: Option<String>,
+}
+
+/// A remote binary package host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Binhost {
+    /// The binrepos.conf section and file name.
+    pub name: String,
+    /// `sync-uri`: `https://...`, `http://...` or `file:///...`.
+    pub uri: String,
+    #[serde(default = "default_binhost_priority")]
+    pub priority: i32,
+    /// Verify gpkg signatures. Defaults to on when a keyring is configured; `false` turns verification
+    /// off explicitly (portage ≥ 3.0.78 verifies by default).
+    pub verify_signature: Option<bool>,
+}
+
+fn default_binhost_priority() -> i32 {
+    10
 }
 
 /// buildah's `--isolation`.
@@ -95,6 +129,13 @@ struct SettingsFile {
     /// A folder, or `image:REF`.
     repository: Option<String>,
     work_dir: Option<Utf8PathBuf>,
+    certs_dir: Option<Utf8PathBuf>,
+    authfile: Option<Utf8PathBuf>,
+    tls_verify: Option<bool>,
+    #[serde(default)]
+    binhost: Vec<Binhost>,
+    binhost_keyring: Option<Utf8PathBuf>,
+    binhost_publish: Option<String>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -106,6 +147,10 @@ pub struct Overrides {
     pub isolation: Option<Isolation>,
     pub cache_dir: Option<Utf8PathBuf>,
     pub repository: Option<String>,
+    pub certs_dir: Option<Utf8PathBuf>,
+    pub authfile: Option<Utf8PathBuf>,
+    pub tls_verify: Option<bool>,
+    pub binhost_publish: Option<String>,
 }
 
 impl Settings {
@@ -118,6 +163,12 @@ impl Settings {
             cache_dir: home_cache.join("buildah-gentoo"),
             repository: RepositorySource::Folder("/var/db/repos/gentoo".into()),
             work_dir: "target/buildah-gentoo".into(),
+            certs_dir: None,
+            authfile: None,
+            tls_verify: true,
+            binhosts: Vec::new(),
+            binhost_keyring: None,
+            binhost_publish: None,
         }
     }
 
@@ -153,6 +204,15 @@ impl Settings {
         if let Some(value) = env("BUILDAH_GENTOO_REPOSITORY") {
             settings.repository = RepositorySource::parse(&value);
         }
+        if let Some(value) = env("BUILDAH_GENTOO_CERTS_DIR") {
+            settings.certs_dir = Some(value.into());
+        }
+        if let Some(value) = env("REGISTRY_AUTH_FILE") {
+            settings.authfile = Some(value.into());
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_BINHOST_PUBLISH") {
+            settings.binhost_publish = Some(value);
+        }
 
         if let Some(value) = &overrides.namespace {
             settings.namespace = value.clone();
@@ -168,6 +228,25 @@ impl Settings {
         }
         if let Some(value) = &overrides.repository {
             settings.repository = RepositorySource::parse(value);
+        }
+        if let Some(value) = &overrides.certs_dir {
+            settings.certs_dir = Some(value.clone());
+        }
+        if let Some(value) = &overrides.authfile {
+            settings.authfile = Some(value.clone());
+        }
+        if let Some(value) = overrides.tls_verify {
+            settings.tls_verify = value;
+        }
+        if let Some(value) = &overrides.binhost_publish {
+            settings.binhost_publish = Some(value.clone());
+        }
+        for path in
+            [&mut settings.certs_dir, &mut settings.authfile, &mut settings.binhost_keyring].into_iter().flatten()
+        {
+            if path.is_relative() {
+                *path = workspace.join(&*path);
+            }
         }
 
         settings.validate()?;
@@ -194,6 +273,22 @@ impl Settings {
         if let Some(value) = file.work_dir {
             self.work_dir = value;
         }
+        if file.certs_dir.is_some() {
+            self.certs_dir = file.certs_dir;
+        }
+        if file.authfile.is_some() {
+            self.authfile = file.authfile;
+        }
+        if let Some(value) = file.tls_verify {
+            self.tls_verify = value;
+        }
+        self.binhosts.extend(file.binhost);
+        if file.binhost_keyring.is_some() {
+            self.binhost_keyring = file.binhost_keyring;
+        }
+        if file.binhost_publish.is_some() {
+            self.binhost_publish = file.binhost_publish;
+        }
         Ok(())
     }
 
@@ -216,6 +311,29 @@ impl Settings {
         }
         if self.cache_dir.is_relative() {
             bail!("cache folder `{}` must be an absolute path", self.cache_dir);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for binhost in &self.binhosts {
+            let name_ok = !binhost.name.is_empty()
+                && binhost.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && !binhost.name.starts_with('.');
+            if !name_ok {
+                bail!(
+                    "binhost name `{}` must be letters, digits, `-`, `_` or `.` (it names a binrepos.conf file)",
+                    binhost.name
+                );
+            }
+            if !names.insert(binhost.name.as_str()) {
+                bail!("binhost name `{}` is used twice", binhost.name);
+            }
+            let scheme_ok = ["http://", "https://", "file:///"].iter().any(|scheme| binhost.uri.starts_with(scheme));
+            if !scheme_ok || binhost.uri.contains(char::is_whitespace) {
+                bail!(
+                    "binhost `{}`: uri `{}` must be an http://, https:// or file:/// URL without spaces",
+                    binhost.name,
+                    binhost.uri
+                );
+            }
         }
         if self.work_dir.is_absolute() || self.work_dir.components().any(|c| c.as_str() == "..") {
             bail!("work folder `{}` must be relative to the workspace root, inside it", self.work_dir);

@@ -49,6 +49,18 @@ pub struct GlobalArgs {
     /// Ebuild repository: a folder, or `image:REFERENCE` for an image holding /var/db/repos/gentoo.
     #[arg(long, global = true, value_name = "DIR|image:REF")]
     pub repository: Option<String>,
+    /// Registry certificates, containers `certs.d` layout (`DIR/host:port/ca.crt`, `*.cert`, `*.key`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub certs_dir: Option<Utf8PathBuf>,
+    /// Registry credentials file (containers auth.json); default `REGISTRY_AUTH_FILE`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub authfile: Option<Utf8PathBuf>,
+    /// Verify the registry's TLS certificate; `--tls-verify=false` turns it off (with a warning).
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Where `binhost sync` publishes: a folder, `rsync://host/module/path` or `[user@]host:path`.
+    #[arg(long, global = true, value_name = "TARGET")]
+    pub binhost_publish: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +114,10 @@ impl GlobalArgs {
             isolation: self.isolation,
             cache_dir: self.cache_dir.clone(),
             repository: self.repository.clone(),
+            certs_dir: self.certs_dir.clone(),
+            authfile: self.authfile.clone(),
+            tls_verify: self.tls_verify,
+            binhost_publish: self.binhost_publish.clone(),
         };
         let settings = Settings::load(&workspace, &|key| std::env::var(key).ok(), &overrides)?;
         let registry = Registry::global()?;
