@@ -49,3 +49,34 @@ fn a_repository_image_is_mounted_once_for_the_whole_plan() {
     let plan = plan::plan(&images, &inputs).unwrap();
     insta::assert_snapshot!("plan@nginx-with-parents-and-repository-image", script::render(&plan, "nginx --deps"));
 }
+
+#[test]
+fn remote_binhosts_become_binrepos_files_and_getbinpkg() {
+    let registry = Registry::global().unwrap();
+    let mut settings = fixed_settings();
+    settings.binhost_keyring = Some("/etc/buildah-gentoo/binhost-keys".into());
+    settings.binhosts = vec![
+        xtask::settings::Binhost {
+            name: "central".into(),
+            uri: "https://binhost.example.org/amd64".into(),
+            priority: 20,
+            verify_signature: None,
+        },
+        xtask::settings::Binhost {
+            name: "local".into(),
+            uri: "http://127.0.0.1:8080".into(),
+            priority: 10,
+            verify_signature: Some(false),
+        },
+    ];
+    let inputs = fixed_inputs(registry, &settings);
+    let plan = plan::plan(&[registry.get("rig/hello").unwrap()], &inputs).unwrap();
+    insta::assert_snapshot!("plan@rig+hello-with-binhosts", script::render(&plan, "rig/hello"));
+    let files: Vec<String> = plan.images[0]
+        .context_files
+        .iter()
+        .filter(|file| file.path.starts_with("etc/portage/binrepos.conf/"))
+        .map(|file| format!("/{}:\n{}", file.path, file.contents))
+        .collect();
+    insta::assert_snapshot!("files@rig+hello-binrepos", files.join("\n"));
+}

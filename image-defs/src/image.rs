@@ -97,6 +97,17 @@ pub trait Image: Any + Send + Sync {
         Vec::new()
     }
 
+    /// Whether `emerge --depclean --with-bdeps=n` runs after the install, removing build-only
+    /// dependencies. `None` (the default) runs it for leaf images (images no other image builds on).
+    fn depclean(&self) -> Option<bool> {
+        None
+    }
+
+    /// Files removed at the end of the build (docs, man pages, headers, static libraries).
+    fn cleanups(&self) -> Vec<Cleanup> {
+        Vec::new()
+    }
+
     /// A command (argv) run in the committed image after the build; a non-zero exit fails the build.
     fn test(&self) -> Option<Vec<&'static str>> {
         None
@@ -157,6 +168,24 @@ pub enum Root {
     /// The offline test rig: Debian minbase with portage from PyPI, built from `tests/rig/`. It stands
     /// in for a stage3 on machines without Gentoo or internet.
     Rig,
+}
+
+/// Files an image drops at the end of its build, to be smaller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cleanup {
+    /// `/usr/share/doc`, `/usr/share/info`, `/usr/share/gtk-doc`.
+    Docs,
+    /// `/usr/share/man`.
+    ManPages,
+    /// `/usr/include`.
+    Headers,
+    /// Static libraries (`*.a`, `*.la`) under `/usr` and `/lib*`.
+    StaticLibraries,
+}
+
+impl Cleanup {
+    /// Every cleanup, for images that want to be as small as possible.
+    pub const ALL: [Cleanup; 4] = [Cleanup::Docs, Cleanup::ManPages, Cleanup::Headers, Cleanup::StaticLibraries];
 }
 
 /// An exposed port.

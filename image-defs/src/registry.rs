@@ -16,6 +16,8 @@ pub struct Registry {
     /// Image indexes, parents before children; ties broken by name.
     order: Vec<usize>,
     by_name: HashMap<&'static str, usize>,
+    /// For each image (same index), whether another image builds on it.
+    has_children: Vec<bool>,
 }
 
 /// A parent after validation.
@@ -113,7 +115,13 @@ impl Registry {
         }
 
         let order = dependency_order(&images, &parents);
-        Ok(Registry { images, parents, order, by_name })
+        let mut has_children = vec![false; images.len()];
+        for parent in &parents {
+            if let ResolvedParent::Image(index) = parent {
+                has_children[*index] = true;
+            }
+        }
+        Ok(Registry { images, parents, order, by_name, has_children })
     }
 
     /// Images, parents before children.
@@ -143,6 +151,11 @@ impl Registry {
             ResolvedParent::Image(index) => Some(self.images[index]),
             ResolvedParent::Root(_) => None,
         }
+    }
+
+    /// Whether any registered image builds on this one.
+    pub fn has_children(&self, image: &dyn Image) -> bool {
+        self.has_children[self.index_of(image.name()).expect("image of this registry")]
     }
 
     /// The root the image's tree starts from.

@@ -327,6 +327,20 @@ impl Settings {
                 bail!("binhost name `{}` is used twice", binhost.name);
             }
             let scheme_ok = ["http://", "https://", "file:///"].iter().any(|scheme| binhost.uri.starts_with(scheme));
+            if binhost.verify_signature.is_none() && self.binhost_keyring.is_none() {
+                bail!(
+                    "binhost `{}`: set `binhost-keyring` (a GnuPG home with the signing keys) so its packages are \
+                     verified, or `verify-signature = false` in its [[binhost]] table to accept unsigned packages",
+                    binhost.name
+                );
+            }
+            if binhost.uri.split_once("://").is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+            {
+                bail!(
+                    "binhost `{}`: the uri must not carry credentials (they would end up in the image)",
+                    binhost.name
+                );
+            }
             if !scheme_ok || binhost.uri.contains(char::is_whitespace) {
                 bail!(
                     "binhost `{}`: uri `{}` must be an http://, https:// or file:/// URL without spaces",

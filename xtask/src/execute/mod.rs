@@ -40,6 +40,10 @@ pub struct BuildRequest {
 pub enum Outcome {
     Built {
         id: String,
+        /// Bytes of the root filesystem at the end of the build.
+        size: Option<u64>,
+        /// Bytes before depclean and the cleanups, when the image has them.
+        size_before: Option<u64>,
     },
     UpToDate {
         id: String,
@@ -82,7 +86,17 @@ impl Summary {
         let mut out = format!("\n{:width$}  {:10}  {:>8}  details\n", "image", "result", "time");
         for (name, outcome, time) in &self.results {
             let details = match outcome {
-                Outcome::Built { id } | Outcome::UpToDate { id } => format!("id {}", &id[..12.min(id.len())]),
+                Outcome::Built { id, size, size_before } => {
+                    let mut details = format!("id {}", &id[..12.min(id.len())]);
+                    if let Some(size) = size {
+                        details.push_str(&format!(", {}", human_size(*size)));
+                    }
+                    if let Some(before) = size_before {
+                        details.push_str(&format!(" (before finalize {})", human_size(*before)));
+                    }
+                    details
+                }
+                Outcome::UpToDate { id } => format!("id {}", &id[..12.min(id.len())]),
                 Outcome::Failed { log } => format!("log {log}"),
                 Outcome::Skipped { why } => why.clone(),
             };
@@ -433,7 +447,29 @@ impl Executor<'_> {
             }
             index.lock().unwrap().remove(&tag);
         }
-        Ok(Outcome::Built { id })
+        let size = |var| runner.var(var).and_then(parse_du);
+        Ok(Outcome::Built { id, size: size(plan::step::SIZE), size_before: size(plan::step::SIZE_BEFORE) })
+    }
+}
+
+/// Bytes from `du -sb` output (`12345\t/`).
+fn parse_du(output: &str) -> Option<u64> {
+    output.split_whitespace().next()?.parse().ok()
+}
+
+/// `275.1 MB` (decimal units, as buildah prints sizes).
+pub fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < units.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
     }
 }
 

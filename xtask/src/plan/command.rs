@@ -140,7 +140,7 @@ impl Command {
         for (index, word) in self.argv.iter().enumerate() {
             let shell = word.to_shell();
             let is_option = matches!(word.0.as_slice(), [Piece::Text(t)] if t.starts_with("--") && t.len() > 2);
-            let is_var = word.0.iter().any(|piece| matches!(piece, Piece::Var(_)));
+            let is_var = matches!(word.0.as_slice(), [Piece::Var(_)]);
             if index == 0 {
                 if let Some(var) = self.assign {
                     out.push_str(var.0);

@@ -10,7 +10,7 @@ pub mod step;
 use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Image, Registry, Root};
+use image_defs::{Cleanup, Image, Registry, Root};
 use serde::Serialize;
 
 pub use command::{Command, Piece, Var, Word};
@@ -18,7 +18,7 @@ pub use portage_files::{file_stem, ContextFile};
 pub use step::{ConfigOption, Mount, Pull, Step};
 
 use crate::settings::{RepositorySource, Settings};
-use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, TEST_CONTAINER, WORKSPACE};
+use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, SIZE, SIZE_BEFORE, TEST_CONTAINER, WORKSPACE};
 
 /// Where the rig's ebuild repository lives, relative to the workspace root.
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
@@ -115,6 +115,7 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
 
     let context_dir = settings.work_dir.join("context").join(file_stem(name));
     let mut context_files = vec![portage_files::tool_make_conf(settings.isolation)];
+    context_files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some()));
     context_files.extend(portage_files::image_files(image, depth(registry, image)));
 
     let mut steps = vec![Step::From { into: CONTAINER, image: Word::text(base.as_str()), pull }];
@@ -139,6 +140,7 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
     });
 
     let packages = image.packages();
+    let mounts = cache_mounts(root, settings);
     if !packages.is_empty() {
         let mut argv = vec![
             "emerge",
@@ -152,8 +154,23 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
             "--usepkg",
             "--binpkg-respect-use=y",
         ];
+        if !settings.binhosts.is_empty() {
+            argv.push("--getbinpkg");
+        }
         argv.extend(packages.iter().map(|atom| atom.as_str()));
-        steps.push(run(&argv, cache_mounts(root, settings)));
+        steps.push(run(&argv, mounts.clone()));
+    }
+
+    let depclean = image.depclean().unwrap_or(!registry.has_children(image));
+    let cleanups = image.cleanups();
+    if depclean || !cleanups.is_empty() {
+        steps.push(Step::Measure { container: CONTAINER, isolation: settings.isolation, into: SIZE_BEFORE });
+    }
+    if depclean {
+        steps.push(run(&["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"], mounts));
+    }
+    for cleanup in cleanups {
+        steps.push(run(&cleanup_argv(cleanup), vec![]));
     }
 
     for file in image.files() {
@@ -170,6 +187,7 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
         options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
     }
     steps.push(Step::Config { container: CONTAINER, options });
+    steps.push(Step::Measure { container: CONTAINER, isolation: settings.isolation, into: SIZE });
     steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
 
     if let Some(test) = image.test() {
@@ -212,9 +230,9 @@ fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
         (_, RepositorySource::Folder(path)) => Word::text(path.as_str()),
         (_, RepositorySource::Image(_)) => Word::var_then(REPOSITORY_MOUNT, "/var/db/repos/gentoo"),
     };
-    vec![
+    let mut mounts = vec![
         Mount {
-            source: Word::text(settings.cache_dir.join("binpkgs").join(key).as_str()),
+            source: Word::text(settings.cache_dir.join("binpkgs").join(&key).as_str()),
             target: "/var/cache/binpkgs".into(),
             read_only: false,
         },
@@ -224,7 +242,38 @@ fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
             read_only: false,
         },
         Mount { source: repository, target: "/var/db/repos/gentoo".into(), read_only: true },
-    ]
+    ];
+    if !settings.binhosts.is_empty() {
+        // Packages fetched from a binhost are cached outside the image, like the local ones.
+        mounts.push(Mount {
+            source: Word::text(settings.cache_dir.join("binhost").join(&key).as_str()),
+            target: "/var/cache/binhost".into(),
+            read_only: false,
+        });
+        if let Some(keyring) = &settings.binhost_keyring {
+            // Mounted, never copied: the keyring stays out of every layer.
+            mounts.push(Mount {
+                source: Word::text(keyring.as_str()),
+                target: "/etc/portage/gnupg".into(),
+                read_only: true,
+            });
+        }
+    }
+    mounts
+}
+
+/// The command that removes one kind of file the image does not want.
+fn cleanup_argv(cleanup: Cleanup) -> Vec<&'static str> {
+    match cleanup {
+        Cleanup::Docs => {
+            vec!["rm", "-rf", "--one-file-system", "/usr/share/doc", "/usr/share/info", "/usr/share/gtk-doc"]
+        }
+        Cleanup::ManPages => vec!["rm", "-rf", "--one-file-system", "/usr/share/man"],
+        Cleanup::Headers => vec!["rm", "-rf", "--one-file-system", "/usr/include"],
+        Cleanup::StaticLibraries => {
+            vec!["find", "/usr", "-xdev", "-type", "f", "(", "-name", "*.a", "-o", "-name", "*.la", ")", "-delete"]
+        }
+    }
 }
 
 /// Binary packages are only interchangeable between builds from the same root (same CHOST, profile

@@ -4,7 +4,7 @@
 use image_defs::{Image, UseFlag};
 use serde::Serialize;
 
-use crate::settings::Isolation;
+use crate::settings::{Binhost, Isolation};
 
 /// A generated file, at `path` (relative to the container's `/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -38,6 +38,26 @@ pub fn tool_make_conf(isolation: Isolation) -> ContextFile {
         );
     }
     ContextFile { path: "etc/portage/make.conf/01-buildah-gentoo.conf".into(), contents }
+}
+
+/// `/etc/portage/binrepos.conf/<name>.conf` for each remote binhost. Signatures are verified unless
+/// the binhost says `verify-signature = false`; settings validation makes sure a verifying binhost has
+/// a keyring.
+pub fn binrepos(binhosts: &[Binhost], has_keyring: bool) -> Vec<ContextFile> {
+    binhosts
+        .iter()
+        .map(|binhost| {
+            // Unset means a keyring is configured (settings validation insists on one or the other).
+            let verify = binhost.verify_signature.unwrap_or(has_keyring);
+            ContextFile {
+                path: format!("etc/portage/binrepos.conf/{}.conf", binhost.name),
+                contents: format!(
+                    "# Written by buildah-gentoo from the settings' binhosts.\n[{}]\nsync-uri = {}\npriority = {}\nverify-signature = {}\n",
+                    binhost.name, binhost.uri, binhost.priority, verify
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The image's own files: a make.conf fragment (ordered after its ancestors' by `depth`) and the

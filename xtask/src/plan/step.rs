@@ -15,6 +15,10 @@ pub const TEST_CONTAINER: Var = Var("test_ctr");
 pub const REPOSITORY_CONTAINER: Var = Var("repo_ctr");
 /// Where that container is mounted on the host.
 pub const REPOSITORY_MOUNT: Var = Var("repo_mnt");
+/// The root filesystem's size before the finalize steps (`du` output: bytes, tab, path).
+pub const SIZE_BEFORE: Var = Var("size_before");
+/// The root filesystem's size at the end of the build.
+pub const SIZE: Var = Var("size");
 /// The workspace root (the script runs from there).
 pub const WORKSPACE: Var = Var("PWD");
 
@@ -86,6 +90,8 @@ pub enum Step {
     Copy { container: Var, source: Word, destination: String, chmod: Option<u32> },
     /// `buildah run CONTAINER -- ARGV`, with volumes.
     Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String> },
+    /// `VAR=$(buildah run CONTAINER -- du -sxb /)`: the root filesystem's size in bytes.
+    Measure { container: Var, isolation: Isolation, into: Var },
     /// `buildah config OPTIONS CONTAINER`.
     Config { container: Var, options: Vec<ConfigOption> },
     /// `VAR=$(buildah commit --rm CONTAINER)`: an untagged image; the container is removed.
@@ -107,6 +113,7 @@ impl Step {
             Step::Add { .. } => "add",
             Step::Copy { .. } => "copy",
             Step::Run { .. } => "run",
+            Step::Measure { .. } => "measure",
             Step::Config { .. } => "config",
             Step::Commit { .. } => "commit",
             Step::Tag { .. } => "tag",
@@ -154,6 +161,12 @@ impl Step {
                     command = command.arg("--volume").arg(mount.to_word());
                 }
                 command.arg(Word::var(*container)).arg("--").args(argv.iter().map(String::as_str))
+            }
+            Step::Measure { container, isolation, into } => {
+                buildah(&["buildah", "run", "--isolation", isolation.as_str()])
+                    .arg(Word::var(*container))
+                    .args(["--", "du", "-sxb", "/"])
+                    .assigning(*into)
             }
             Step::Config { container, options } => {
                 let mut command = buildah(&["buildah", "config"]);
