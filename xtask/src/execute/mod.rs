@@ -256,7 +256,7 @@ impl Executor<'_> {
                     }
                     let ready = !started[i]
                         && outcomes[i].is_none()
-                        && parent_of[i].map_or(true, |p| {
+                        && parent_of[i].is_none_or(|p| {
                             matches!(outcomes[p], Some((Outcome::Built { .. } | Outcome::UpToDate { .. }, _)))
                         });
                     if ready {
