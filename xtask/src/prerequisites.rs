@@ -18,7 +18,7 @@ pub const BUILD_TOOLS: &[Tool] = &[Tool { command: "buildah", debian_package: "b
 /// What the rig root needs on top (it is made with debootstrap).
 pub const RIG_TOOLS: &[Tool] = &[
     Tool { command: "debootstrap", debian_package: "debootstrap", why: "makes the rig's Debian root" },
-    Tool { command: "python3", debian_package: "python3", why: "downloads the portage wheel with pip" },
+    Tool { command: "pip3", debian_package: "python3-pip", why: "downloads the portage wheel from PyPI" },
 ];
 
 /// What the test suite needs on top.
