@@ -179,9 +179,7 @@ fn portage_wheel(runner: &mut StepRunner, cache: &Utf8Path) -> Result<Utf8PathBu
     }
     runner
         .run_host(&Command::new([
-            "python3",
-            "-m",
-            "pip",
+            "pip3",
             "download",
             "--quiet",
             "--no-deps",
