@@ -1,5 +1,8 @@
 //! Shared helpers for the workspace's integration tests.
 
+pub mod e2e;
+pub mod servers;
+
 use camino::Utf8PathBuf;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).

@@ -33,6 +33,7 @@ pub const TEST_TOOLS: &[Tool] = &[
     Tool { command: "rsync", debian_package: "rsync", why: "publishes binary packages" },
     Tool { command: "openssl", debian_package: "openssl", why: "makes the test certificates" },
     Tool { command: "gpg", debian_package: "gpg", why: "signs and verifies test artifacts" },
+    Tool { command: "htpasswd", debian_package: "apache2-utils", why: "makes the test registry's password file" },
 ];
 
 /// Whether `command` is on PATH.

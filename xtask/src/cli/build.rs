@@ -35,9 +35,15 @@ pub struct BuildArgs {
     /// Keep the working container of a failed image (its name is printed) instead of removing it.
     #[arg(long)]
     pub keep_failed: bool,
+    /// Then push the named images (every image with `--all`) to the registry, like `cargo xtask push`.
+    #[arg(long)]
+    pub push: bool,
 }
 
 pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
+    if args.push {
+        crate::plan::push::registry(&context.settings)?; // before a long build, not after
+    }
     let registry = context.registry;
     let images = if args.all {
         registry.in_order().collect()
@@ -59,6 +65,9 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
             crate::build_context::write(&context.workspace, image)?;
         }
         print!("{}", script::render(&plan, "build --dry-run"));
+        if args.push {
+            return super::push::after_build(context, &args.images, args.all, true);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let sh = Shell::new()?;
@@ -78,6 +87,9 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
     }
     if !summary.succeeded() {
         bail!("some images did not build (see above)");
+    }
+    if args.push {
+        return super::push::after_build(context, &args.images, args.all, false);
     }
     Ok(ExitCode::SUCCESS)
 }

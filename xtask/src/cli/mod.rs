@@ -2,10 +2,12 @@
 //! settings and the registry, and call the planner or the executor; they hold no logic of their own.
 
 pub mod atom;
+mod binhost;
 mod build;
 pub mod graph;
 mod list;
 mod plan;
+mod push;
 mod test;
 
 use std::process::ExitCode;
@@ -75,6 +77,10 @@ pub enum Commands {
     Atom(atom::AtomArgs),
     /// Build images with buildah.
     Build(build::BuildArgs),
+    /// Publish the local binary packages to a binhost.
+    Binhost(binhost::BinhostArgs),
+    /// Push built images to the registry: content first, then the moving tags.
+    Push(push::PushArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -98,6 +104,8 @@ impl Cli {
             Commands::Plan(args) => plan::run(&context, &args),
             Commands::Graph(args) => graph::run(&context, &args),
             Commands::Build(args) => build::run(&context, &args),
+            Commands::Binhost(args) => binhost::run(&context, &args),
+            Commands::Push(args) => push::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }

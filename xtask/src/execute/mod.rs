@@ -4,6 +4,7 @@
 
 mod fingerprint;
 pub mod interrupt;
+pub mod push;
 mod runner;
 mod storage;
 
@@ -180,7 +181,11 @@ impl Executor<'_> {
     fn prepare_caches(&self, images: &[&'static dyn Image]) -> Result<()> {
         let mut folders = vec![self.settings.cache_dir.join("distfiles")];
         for image in images {
-            folders.push(self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(*image))));
+            let key = plan::binpkg_key(self.registry.root_of(*image));
+            folders.push(self.settings.cache_dir.join("binpkgs").join(&key));
+            if !self.settings.binhosts.is_empty() {
+                folders.push(self.settings.cache_dir.join("binhost").join(&key));
+            }
         }
         for folder in folders {
             std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))?;
@@ -432,7 +437,12 @@ impl Executor<'_> {
             let prefix = format!("{}:{}", draft.repository, plan::INPUTS_TAG_PREFIX);
             let stale = previous
                 .map(|previous| {
-                    index.names_of(&previous).into_iter().filter(|name| name.starts_with(&prefix)).collect()
+                    // A forced rebuild carries the same input tag: that one now marks the new image.
+                    index
+                        .names_of(&previous)
+                        .into_iter()
+                        .filter(|name| name.starts_with(&prefix) && !plan.tags.contains(name))
+                        .collect()
                 })
                 .unwrap_or_default();
             for tag in &plan.tags {

@@ -4,6 +4,7 @@
 
 pub mod command;
 mod portage_files;
+pub mod push;
 pub mod script;
 pub mod step;
 

@@ -1,0 +1,966 @@
+//! The end-to-end harness: real buildah, real emerge, the real `cargo xtask` CLI on the offline rig.
+//!
+//! Every test starts a [`Session`]: it holds a global lock (buildah on a small machine should not run
+//! ten builds at once), has its own image namespace (`localhost/e2e-<name>-<pid>`) and its own binary
+//! package cache (a temporary folder), and removes every image of its namespace when it ends, even
+//! when the test panics. The rig root (`localhost/buildah-gentoo/rig-root:*`) is shared and never
+//! removed; it is built once, before the first test, with a cache under `target/e2e/shared-cache`.
+//!
+//! Tests run the CLI in a [`Workspace`] copy (the files git knows, symlinks kept), so logs and build
+//! contexts are their own and definitions can be edited; the nested cargo builds into
+//! `target/e2e-target` (the outer `cargo test` holds the lock on `target/`).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::workspace_root;
+
+/// The rig images (`image-defs/src/images/rig/`).
+pub const RIG_IMAGES: [&str; 5] = ["rig/base", "rig/hello", "rig/greeter", "rig/alpha", "rig/beta"];
+
+/// The isolation every buildah call of the suite uses.
+pub const ISOLATION: &str = "chroot";
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static RIG_ROOT: OnceLock<String> = OnceLock::new();
+
+/// Where the nested cargo builds the tool.
+pub fn cargo_target_dir() -> Utf8PathBuf {
+    workspace_root().join("target/e2e-target")
+}
+
+/// The folder of the suite's shared state (the rig root's debootstrap cache).
+pub fn e2e_dir() -> Utf8PathBuf {
+    workspace_root().join("target/e2e")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/// A finished command: its argv, exit code and output.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub argv: Vec<String>,
+    /// `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Everything the command said, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "$ {}\nexit code {:?} after {:.1}s\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
+            self.argv.join(" "),
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
+    }
+
+    /// Panics (with the whole output) unless the command exited 0.
+    #[track_caller]
+    pub fn expect_success(&self) -> &Finished {
+        assert!(self.success(), "command failed:\n{}", self.describe());
+        self
+    }
+
+    /// Panics (with the whole output) if the command exited 0.
+    #[track_caller]
+    pub fn expect_failure(&self) -> &Finished {
+        assert!(!self.success(), "command unexpectedly succeeded:\n{}", self.describe());
+        self
+    }
+
+    /// stdout then stderr.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The executor's progress lines (`==> [i/n] NAME: text`), in order.
+    pub fn progress(&self) -> Vec<Progress> {
+        self.stdout.lines().filter_map(Progress::parse).collect()
+    }
+
+    /// The progress texts of one image.
+    pub fn progress_of(&self, image: &str) -> Vec<String> {
+        self.progress().into_iter().filter(|p| p.image == image).map(|p| p.text).collect()
+    }
+
+    /// The result word of `image` in the summary table: `built`, `up to date`, `FAILED` or `skipped`.
+    pub fn result_of(&self, image: &str) -> Option<&'static str> {
+        self.summary_row(image)
+            .and_then(|row| ["built", "up to date", "FAILED", "skipped"].into_iter().find(|word| row.starts_with(word)))
+    }
+
+    /// The summary row of `image`, after the name: `built  3.1s  id 0123...`.
+    pub fn summary_row(&self, image: &str) -> Option<String> {
+        let mut lines = self.stdout.lines().skip_while(|line| !is_summary_header(line));
+        lines.next()?;
+        lines
+            .take_while(|line| !line.trim().is_empty())
+            .find_map(|line| line.strip_prefix(image).filter(|rest| rest.starts_with(' ')))
+            .map(|rest| rest.trim_start().to_owned())
+    }
+
+    /// The summary table's rows (image, result word), in order.
+    pub fn summary(&self) -> Vec<(String, String)> {
+        let mut lines = self.stdout.lines().skip_while(|line| !is_summary_header(line));
+        if lines.next().is_none() {
+            return Vec::new();
+        }
+        lines
+            .take_while(|line| !line.trim().is_empty() && !is_totals_line(line))
+            .filter_map(|line| {
+                let (name, rest) = line.split_once(' ')?;
+                let word = ["built", "up to date", "FAILED", "skipped"]
+                    .into_iter()
+                    .find(|word| rest.trim_start().starts_with(word))?;
+                Some((name.to_owned(), word.to_owned()))
+            })
+            .collect()
+    }
+
+    /// The summary's last line without its time: `2 built, 1 up to date, 0 failed, 0 skipped`.
+    pub fn totals(&self) -> Option<String> {
+        self.stdout.lines().find(|line| is_totals_line(line)).map(|line| line.split(" in ").next().unwrap().to_owned())
+    }
+
+    /// The log path printed in the image's `building (log PATH)` line.
+    pub fn printed_log_path(&self, image: &str) -> Option<Utf8PathBuf> {
+        self.progress_of(image).iter().find_map(|text| {
+            text.strip_prefix("building (log ").and_then(|rest| rest.strip_suffix(')')).map(Utf8PathBuf::from)
+        })
+    }
+}
+
+fn is_summary_header(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.len() >= 3 && words[0] == "image" && words[1] == "result" && words[2] == "time"
+}
+
+fn is_totals_line(line: &str) -> bool {
+    line.contains(" built, ") && line.contains(" up to date, ") && line.contains(" skipped in ")
+}
+
+/// One progress line of the executor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub number: usize,
+    pub total: usize,
+    pub image: String,
+    pub text: String,
+}
+
+impl Progress {
+    /// Parses `==> [i/n] NAME: text`.
+    pub fn parse(line: &str) -> Option<Progress> {
+        let rest = line.strip_prefix("==> [")?;
+        let (counts, rest) = rest.split_once("] ")?;
+        let (number, total) = counts.split_once('/')?;
+        let (image, text) = rest.split_once(": ")?;
+        Some(Progress {
+            number: number.parse().ok()?,
+            total: total.parse().ok()?,
+            image: image.to_owned(),
+            text: text.to_owned(),
+        })
+    }
+}
+
+/// Runs a command to completion, capturing its output. Panics only if it cannot start.
+pub fn run(mut command: Command) -> Finished {
+    let argv = argv_of(&command);
+    let clock = Instant::now();
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("cannot start `{}`: {error}", argv.join(" ")));
+    Finished {
+        argv,
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: clock.elapsed(),
+    }
+}
+
+fn argv_of(command: &Command) -> Vec<String> {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `buildah ARGS`, with the suite's isolation.
+pub fn buildah(args: &[&str]) -> Finished {
+    let mut command = Command::new("buildah");
+    command.args(args).env("BUILDAH_ISOLATION", ISOLATION);
+    run(command)
+}
+
+/// `buildah ARGS`; panics unless it succeeds; returns the trimmed stdout.
+#[track_caller]
+pub fn buildah_ok(args: &[&str]) -> String {
+    let finished = buildah(args);
+    finished.expect_success();
+    finished.stdout.trim().to_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local storage
+
+/// An image in local storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredImage {
+    /// Without `sha256:`.
+    pub id: String,
+    pub names: Vec<String>,
+}
+
+/// Every image in local storage (`buildah images --all --json --no-trunc`).
+pub fn stored_images() -> Vec<StoredImage> {
+    let json = buildah_ok(&["images", "--all", "--json", "--no-trunc"]);
+    let listed: Value = if json.is_empty() { Value::Null } else { serde_json::from_str(&json).unwrap() };
+    listed
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default() // buildah prints `null` or nothing when there is nothing
+        .iter()
+        .map(|image| StoredImage {
+            id: image["id"].as_str().expect("an image id").trim_start_matches("sha256:").to_owned(),
+            names: image["names"]
+                .as_array()
+                .map(|names| names.iter().filter_map(|name| name.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The id of a reference (`name:tag`), if local storage has it.
+pub fn image_id(reference: &str) -> Option<String> {
+    stored_images().into_iter().find(|image| image.names.iter().any(|name| name == reference)).map(|image| image.id)
+}
+
+/// Whether an image with this id is in local storage.
+pub fn image_exists(id: &str) -> bool {
+    stored_images().iter().any(|image| image.id == id)
+}
+
+/// The names (`name:tag`) local storage has for an image id.
+pub fn names_of(id: &str) -> Vec<String> {
+    stored_images().into_iter().find(|image| image.id == id).map(|image| image.names).unwrap_or_default()
+}
+
+/// `buildah inspect --type image` of a reference or id.
+#[track_caller]
+pub fn inspect_image(reference: &str) -> Value {
+    serde_json::from_str(&buildah_ok(&["inspect", "--type", "image", reference])).unwrap()
+}
+
+/// The image config's `Env` (`KEY=value` strings).
+#[track_caller]
+pub fn image_env(reference: &str) -> Vec<String> {
+    let inspect = inspect_image(reference);
+    inspect["OCIv1"]["config"]["Env"]
+        .as_array()
+        .map(|env| env.iter().map(|entry| entry.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The value of one environment variable of the image config.
+#[track_caller]
+pub fn image_env_var(reference: &str, key: &str) -> Option<String> {
+    image_env(reference).iter().find_map(|entry| entry.strip_prefix(&format!("{key}=")).map(str::to_owned))
+}
+
+/// The image config's labels.
+#[track_caller]
+pub fn image_labels(reference: &str) -> BTreeMap<String, String> {
+    let inspect = inspect_image(reference);
+    inspect["OCIv1"]["config"]["Labels"]
+        .as_object()
+        .map(|labels| labels.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap().to_owned())).collect())
+        .unwrap_or_default()
+}
+
+/// The image's layer digests (`rootfs.diff_ids`), bottom first.
+#[track_caller]
+pub fn diff_ids(reference: &str) -> Vec<String> {
+    let inspect = inspect_image(reference);
+    inspect["OCIv1"]["rootfs"]["diff_ids"]
+        .as_array()
+        .expect("an image has diff_ids")
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A working container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    pub image_name: String,
+}
+
+/// Every container buildah knows (`buildah containers --all --json`).
+pub fn containers() -> Vec<ContainerInfo> {
+    let json = buildah_ok(&["containers", "--all", "--json"]);
+    let listed: Value = if json.is_empty() { Value::Array(vec![]) } else { serde_json::from_str(&json).unwrap() };
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    listed
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|container| ContainerInfo {
+                    id: text(&container["id"]),
+                    name: text(&container["containername"]),
+                    image_id: text(&container["imageid"]).trim_start_matches("sha256:").to_owned(),
+                    image_name: text(&container["imagename"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A working container removed when dropped.
+struct ContainerGuard(String);
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let removed = buildah(&["rm", &self.0]);
+        if !removed.success() {
+            eprintln!("warning: could not remove container {}:\n{}", self.0, removed.describe());
+        }
+    }
+}
+
+/// Runs `argv` in a fresh container of `reference` (`buildah from` + `run` + `rm`, the container is
+/// always removed). Returns the `buildah run` result.
+#[track_caller]
+pub fn run_in_image(reference: &str, argv: &[&str]) -> Finished {
+    let container = ContainerGuard(buildah_ok(&["from", "--pull=never", "--quiet", reference]));
+    let mut args = vec!["run", "--isolation", ISOLATION, &container.0, "--"];
+    args.extend_from_slice(argv);
+    buildah(&args)
+}
+
+/// Like [`run_in_image`], but panics unless the command succeeds; returns its stdout.
+#[track_caller]
+pub fn run_in_image_ok(reference: &str, argv: &[&str]) -> String {
+    let finished = run_in_image(reference, argv);
+    finished.expect_success();
+    finished.stdout
+}
+
+/// Whether `path` exists in the image (`test -e` in a container).
+#[track_caller]
+pub fn exists_in_image(reference: &str, path: &str) -> bool {
+    let finished = run_in_image(reference, &["test", "-e", path]);
+    match finished.code {
+        Some(0) => true,
+        Some(1) => false,
+        _ => panic!("`test -e {path}` in {reference} did not run:\n{}", finished.describe()),
+    }
+}
+
+/// Sorted paths under the folders, as `find` prints them in the image.
+#[track_caller]
+pub fn files_in_image(reference: &str, folders: &[&str]) -> Vec<String> {
+    let mut argv = vec!["find"];
+    argv.extend_from_slice(folders);
+    let mut files: Vec<String> = run_in_image_ok(reference, &argv).lines().map(str::to_owned).collect();
+    files.sort();
+    files
+}
+
+/// The packages installed in the image (`CAT/PF`, from `/var/db/pkg`).
+#[track_caller]
+pub fn packages_in_image(reference: &str) -> Vec<String> {
+    let mut packages: Vec<String> =
+        run_in_image_ok(reference, &["find", "/var/db/pkg", "-mindepth", "2", "-maxdepth", "2"])
+            .lines()
+            .map(|line| line.trim_start_matches("/var/db/pkg/").to_owned())
+            .collect();
+    packages.sort();
+    packages
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs
+
+/// The lines of an emerge log that say how a package was merged: `>>> Emerging (1 of 2) CPV::repo`
+/// (built from source) and `>>> Emerging binary (1 of 2) CPV::repo` (from a binary package).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Emerged {
+    /// CPVs built from source, in order.
+    pub source: Vec<String>,
+    /// CPVs merged from binary packages, in order.
+    pub binary: Vec<String>,
+}
+
+impl Emerged {
+    pub fn parse(log: &str) -> Emerged {
+        let cpv = |rest: &str| -> String {
+            // `(1 of 2) dev-libs/libgreet-1::gentoo` → `dev-libs/libgreet-1`
+            let after = rest.split_once(") ").map(|(_, after)| after).unwrap_or(rest);
+            let word = after.split_whitespace().next().unwrap_or_default();
+            word.split("::").next().unwrap_or_default().to_owned()
+        };
+        let mut emerged = Emerged::default();
+        for line in log.lines() {
+            if let Some(rest) = line.strip_prefix(">>> Emerging binary (") {
+                emerged.binary.push(cpv(rest));
+            } else if let Some(rest) = line.strip_prefix(">>> Emerging (") {
+                emerged.source.push(cpv(rest));
+            }
+        }
+        emerged
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspaces
+
+/// A copy of the workspace in a temporary folder: the files git knows (tracked and untracked, not
+/// ignored), symlinks copied as symlinks.
+pub struct Workspace {
+    root: Utf8PathBuf,
+    _dir: TempDir,
+}
+
+impl Workspace {
+    #[track_caller]
+    pub fn copy() -> Workspace {
+        let source = workspace_root();
+        let dir = tempfile::Builder::new().prefix("buildah-gentoo-e2e-ws-").tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).expect("a UTF-8 temporary folder");
+        let listing = Command::new("git")
+            .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+            .current_dir(&source)
+            .output()
+            .expect("running git ls-files");
+        assert!(listing.status.success(), "git ls-files failed: {}", String::from_utf8_lossy(&listing.stderr));
+        let mut copied = 0;
+        for relative in listing.stdout.split(|byte| *byte == 0).filter(|path| !path.is_empty()) {
+            let relative = std::str::from_utf8(relative).expect("UTF-8 paths");
+            if relative == xtask::settings::SETTINGS_FILE {
+                continue; // a developer's own settings file: the suite runs on the defaults and its flags
+            }
+            let from = source.join(relative);
+            let to = root.join(relative);
+            let Ok(metadata) = std::fs::symlink_metadata(&from) else {
+                continue; // deleted in the work tree but still in the index
+            };
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            if metadata.file_type().is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&from).unwrap(), &to).unwrap();
+            } else if metadata.is_file() {
+                std::fs::copy(&from, &to).unwrap_or_else(|error| panic!("copying {from}: {error}"));
+            } else {
+                continue;
+            }
+            copied += 1;
+        }
+        assert!(copied > 10, "git ls-files listed only {copied} files in {source}");
+        assert!(root.join("Cargo.toml").is_file() && root.join("tests/rig/repo").is_dir());
+        Workspace { root, _dir: dir }
+    }
+
+    pub fn root(&self) -> &Utf8Path {
+        &self.root
+    }
+
+    /// Replaces the one occurrence of `from` with `to` in a file of the copy; panics unless `from`
+    /// occurs exactly once.
+    #[track_caller]
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let path = self.root.join(relative);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
+        let count = text.matches(from).count();
+        assert!(count == 1, "{relative}: expected exactly one occurrence of {from:?}, found {count} in:\n{text}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Where the executor logs an image: `target/buildah-gentoo/logs/<name with / as +>.log`.
+    pub fn log_path(&self, image: &str) -> Utf8PathBuf {
+        self.root.join("target/buildah-gentoo/logs").join(format!("{}.log", image.replace('/', "+")))
+    }
+
+    /// The image's log.
+    #[track_caller]
+    pub fn log(&self, image: &str) -> String {
+        let path = self.log_path(image);
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading the log {path}: {error}"))
+    }
+
+    /// The image's log, parsed for emerge's merge lines.
+    #[track_caller]
+    pub fn emerged(&self, image: &str) -> Emerged {
+        Emerged::parse(&self.log(image))
+    }
+
+    /// `cargo xtask ARGS` in this workspace (no namespace or cache flags of its own).
+    pub fn xtask_command(&self, args: &[&str]) -> Command {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = Command::new(cargo);
+        command
+            .arg("xtask")
+            .args(args)
+            .current_dir(&self.root)
+            .env("BUILDAH_ISOLATION", ISOLATION)
+            .env("CARGO_TARGET_DIR", cargo_target_dir())
+            .env("CARGO_TERM_COLOR", "never");
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("BUILDAH_GENTOO_") {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+}
+
+impl Drop for Workspace {
+    /// When a test fails, its logs are kept in `target/e2e/failed/` (the copy itself is removed).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let logs = self.root.join("target/buildah-gentoo/logs");
+        let keep = e2e_dir().join("failed").join(self.root.file_name().unwrap_or("workspace"));
+        let Ok(entries) = std::fs::read_dir(&logs) else { return };
+        if std::fs::create_dir_all(&keep).is_err() {
+            return;
+        }
+        for entry in entries.flatten() {
+            let _ = std::fs::copy(entry.path(), keep.as_std_path().join(entry.file_name()));
+        }
+        eprintln!("e2e: the failed test's logs are in {keep}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// The rig root's reference; builds it once (with the shared cache) if local storage lacks it.
+fn ensure_rig_root() -> &'static str {
+    RIG_ROOT.get_or_init(|| {
+        let reference = xtask::rig::root_reference(&workspace_root());
+        if image_id(&reference).is_some() {
+            eprintln!("e2e: rig root {reference} is in local storage");
+            return reference;
+        }
+        eprintln!("e2e: building the rig root {reference} once (shared cache {})", e2e_dir().join("shared-cache"));
+        let workspace = Workspace::copy();
+        let namespace = format!("localhost/e2e-seed-{}", std::process::id());
+        let cache = e2e_dir().join("shared-cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let seeded = run(workspace.xtask_command(&[
+            "--namespace",
+            &namespace,
+            "--cache-dir",
+            cache.as_str(),
+            "build",
+            "--no-deps",
+            "rig/base",
+        ]));
+        remove_namespace(&namespace, &BTreeSet::new());
+        seeded.expect_success();
+        assert!(image_id(&reference).is_some(), "the seed build did not leave {reference}:\n{}", seeded.describe());
+        reference
+    })
+}
+
+/// Removes every image of a namespace, and the images with the `known` ids (untagged leftovers),
+/// with any container that uses them. Never panics (it runs in `Drop`).
+fn remove_namespace(namespace: &str, known: &BTreeSet<String>) -> Vec<String> {
+    let prefix = format!("{namespace}/");
+    let mine = |image: &StoredImage| known.contains(&image.id) || image.names.iter().any(|n| n.starts_with(&prefix));
+    let mut problems = Vec::new();
+    let images: Vec<StoredImage> = match std::panic::catch_unwind(stored_images) {
+        Ok(images) => images.into_iter().filter(mine).collect(),
+        Err(_) => return vec!["cannot list images".into()],
+    };
+    let ids: BTreeSet<&str> = images.iter().map(|image| image.id.as_str()).collect();
+    if let Ok(all) = std::panic::catch_unwind(containers) {
+        for container in all {
+            if container.image_name.starts_with(&prefix) || ids.contains(container.image_id.as_str()) {
+                problems.push(format!("left-over container {} ({})", container.name, container.image_name));
+                buildah(&["rm", &container.id]);
+            }
+        }
+    }
+    // Names first (removing the last name removes the image), then what is left, by id; a few
+    // rounds, in case an image is still some other image's parent.
+    for image in &images {
+        for name in image.names.iter().filter(|name| name.starts_with(&prefix)) {
+            buildah(&["rmi", name]);
+        }
+    }
+    for _ in 0..3 {
+        let left: Vec<String> = match std::panic::catch_unwind(stored_images) {
+            Ok(now) => now.into_iter().filter(mine).map(|image| image.id).collect(),
+            Err(_) => break,
+        };
+        if left.is_empty() {
+            break;
+        }
+        for id in &left {
+            buildah(&["rmi", "--force", id]);
+        }
+    }
+    if let Ok(now) = std::panic::catch_unwind(stored_images) {
+        for image in now.into_iter().filter(mine) {
+            problems.push(format!("could not remove image {} {:?}", image.id, image.names));
+        }
+    }
+    problems
+}
+
+/// One end-to-end test: a namespace, a binary package cache, the global lock, and clean-up.
+pub struct Session {
+    pub name: String,
+    pub namespace: String,
+    rig_root: &'static str,
+    caches: RefCell<Vec<TempDir>>,
+    known_ids: RefCell<BTreeSet<String>>,
+    started: Instant,
+    // Last: released after the clean-up in `Drop` and the caches.
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl Session {
+    /// Starts a test: waits for the lock, makes sure the rig root exists.
+    pub fn start(name: &str) -> Session {
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rig_root = ensure_rig_root();
+        let namespace = format!("localhost/e2e-{name}-{}", std::process::id());
+        // A namespace left by an earlier run with a recycled pid.
+        remove_namespace(&namespace, &BTreeSet::new());
+        eprintln!("e2e {name}: start (namespace {namespace})");
+        let session = Session {
+            name: name.to_owned(),
+            namespace,
+            rig_root,
+            caches: RefCell::new(Vec::new()),
+            known_ids: RefCell::new(BTreeSet::new()),
+            started: Instant::now(),
+            _serial: serial,
+        };
+        session.new_cache_dir();
+        session
+    }
+
+    /// The rig root's reference.
+    pub fn rig_root(&self) -> &str {
+        self.rig_root
+    }
+
+    /// The session's binary package cache (`--cache-dir`).
+    pub fn cache_dir(&self) -> Utf8PathBuf {
+        Utf8PathBuf::from_path_buf(self.caches.borrow()[0].path().to_owned()).unwrap()
+    }
+
+    /// Another, empty, cache folder (removed at the end of the session).
+    pub fn new_cache_dir(&self) -> Utf8PathBuf {
+        let dir =
+            tempfile::Builder::new().prefix(&format!("buildah-gentoo-e2e-{}-cache-", self.name)).tempdir().unwrap();
+        let path = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        self.caches.borrow_mut().push(dir);
+        path
+    }
+
+    /// `<namespace>/<image>:<tag>`.
+    pub fn reference(&self, image: &str, tag: &str) -> String {
+        format!("{}/{image}:{tag}", self.namespace)
+    }
+
+    /// `<namespace>/<image>:latest`.
+    pub fn latest(&self, image: &str) -> String {
+        self.reference(image, "latest")
+    }
+
+    /// The id `:latest` of the image points at.
+    pub fn id(&self, image: &str) -> Option<String> {
+        image_id(&self.latest(image))
+    }
+
+    /// The ids of several images' `:latest`, by name (`None` for a missing one).
+    pub fn ids(&self, images: &[&str]) -> BTreeMap<String, Option<String>> {
+        let stored = stored_images();
+        images
+            .iter()
+            .map(|image| {
+                let latest = self.latest(image);
+                let id = stored.iter().find(|s| s.names.contains(&latest)).map(|s| s.id.clone());
+                (image.to_string(), id)
+            })
+            .collect()
+    }
+
+    /// Every name (`name:tag`) in the namespace, with its id.
+    pub fn references(&self) -> BTreeMap<String, String> {
+        let prefix = format!("{}/", self.namespace);
+        stored_images()
+            .into_iter()
+            .flat_map(|image| {
+                let id = image.id;
+                image.names.into_iter().filter(|n| n.starts_with(&prefix)).map(move |n| (n, id.clone()))
+            })
+            .collect()
+    }
+
+    /// Remembers the ids of the namespace's images, so that images that lose all their tags later
+    /// (rebuilt with `--force`) are removed too.
+    pub fn remember_ids(&self) {
+        let ids: Vec<String> = self.references().into_values().collect();
+        self.known_ids.borrow_mut().extend(ids);
+    }
+
+    /// `cargo xtask --namespace NS --cache-dir CACHE ARGS` in `workspace`.
+    pub fn xtask(&self, workspace: &Workspace, args: &[&str]) -> Finished {
+        self.xtask_with_cache(workspace, &self.cache_dir(), args)
+    }
+
+    /// Like [`Session::xtask`], with another cache folder.
+    pub fn xtask_with_cache(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Finished {
+        let finished = run(self.command(workspace, cache, args));
+        self.remember_ids();
+        check_log_paths(workspace, &finished.stdout);
+        eprintln!(
+            "e2e {}: `xtask {}` exited {:?} in {:.1}s",
+            self.name,
+            args.join(" "),
+            finished.code,
+            finished.elapsed.as_secs_f64()
+        );
+        finished
+    }
+
+    /// Starts `cargo xtask ...` in its own process group, its stdout read line by line as it comes.
+    pub fn spawn_xtask(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Streaming {
+        let mut command = self.command(workspace, cache, args);
+        command.process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Streaming::start(command)
+    }
+
+    fn command(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Command {
+        let mut all = vec!["--namespace", &self.namespace, "--cache-dir", cache.as_str()];
+        all.extend_from_slice(args);
+        workspace.xtask_command(&all)
+    }
+
+    /// Removes every tag of these images (`buildah rmi` of each reference), children first as given.
+    #[track_caller]
+    pub fn remove_images(&self, images: &[&str]) {
+        self.remember_ids();
+        let references = self.references();
+        for image in images {
+            let prefix = format!("{}/{image}:", self.namespace);
+            let names: Vec<&str> =
+                references.keys().filter(|name| name.starts_with(&prefix)).map(String::as_str).collect();
+            assert!(!names.is_empty(), "no tags of {image} to remove");
+            let mut args = vec!["rmi"];
+            args.extend(names);
+            buildah_ok(&args);
+            assert!(self.id(image).is_none(), "{image} is still there after buildah rmi");
+        }
+    }
+
+    /// Containers in `now` that are not in `before` and belong to this session: made from one of
+    /// its images (by name or id). Containers made from the shared rig root are not counted: other
+    /// processes on the machine make those too, and no check here runs while a build of this
+    /// session starts from the root (rig/base is built first, and checked by its log).
+    pub fn new_containers(&self, before: &[ContainerInfo], now: &[ContainerInfo]) -> Vec<ContainerInfo> {
+        self.remember_ids();
+        let known = self.known_ids.borrow();
+        let prefix = format!("{}/", self.namespace);
+        now.iter()
+            .filter(|container| !before.iter().any(|old| old.id == container.id))
+            .filter(|container| container.image_name.starts_with(&prefix) || known.contains(&container.image_id))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let known = self.known_ids.borrow().clone();
+        let problems = remove_namespace(&self.namespace, &known);
+        let panicking = std::thread::panicking();
+        eprintln!(
+            "e2e {}: {} in {:.1}s{}",
+            self.name,
+            if panicking { "FAILED" } else { "passed" },
+            self.started.elapsed().as_secs_f64(),
+            if problems.is_empty() { String::new() } else { format!("; clean-up: {problems:?}") }
+        );
+    }
+}
+
+/// Every `(log PATH)` the tool printed must be under the workspace it ran in: the binary was built
+/// from this copy, not from another one sharing the target folder.
+#[track_caller]
+fn check_log_paths(workspace: &Workspace, stdout: &str) {
+    for line in stdout.lines() {
+        if let Some((_, rest)) = line.split_once("(log /") {
+            let path = format!("/{}", rest.trim_end_matches(')'));
+            assert!(
+                path.starts_with(workspace.root().as_str()),
+                "the tool logged to {path}, outside the workspace it ran in ({}):\n{stdout}",
+                workspace.root()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming
+
+/// A running `cargo xtask` whose stdout lines arrive with the time they were read.
+pub struct Streaming {
+    child: Option<Child>,
+    argv: Vec<String>,
+    started: Instant,
+    lines: Receiver<(Instant, String)>,
+    /// Every stdout line read so far, with when it was read.
+    pub seen: Vec<(Instant, String)>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Streaming {
+    fn start(mut command: Command) -> Streaming {
+        let argv = argv_of(&command);
+        let mut child = command.spawn().unwrap_or_else(|error| panic!("cannot start `{}`: {error}", argv.join(" ")));
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send((Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Streaming { child: Some(child), argv, started: Instant::now(), lines, seen: Vec::new(), stderr: Some(stderr) }
+    }
+
+    /// The process (and process group) id.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    /// Reads lines until one satisfies `matches` (returned), the output ends or `timeout` passes.
+    pub fn wait_for_line(&mut self, timeout: Duration, matches: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((at, line)) => {
+                    eprintln!("  | {line}");
+                    self.seen.push((at, line.clone()));
+                    if matches(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Sends `signal` to the whole process group.
+    pub fn signal_group(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's process group.
+        let result = unsafe { libc::kill(-self.pid(), signal) };
+        assert_eq!(result, 0, "kill(-{}, {signal}) failed: {}", self.pid(), std::io::Error::last_os_error());
+    }
+
+    /// Waits for the exit (killing the group after `timeout`), reading the rest of the output.
+    /// Returns the result and every stdout line with when it was read.
+    pub fn finish(mut self, timeout: Duration) -> (Finished, Vec<(Instant, String)>) {
+        let deadline = Instant::now() + timeout;
+        let mut child = self.child.take().unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                // SAFETY: kill(2) on our own child's process group.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                panic!("`{}` did not exit within {timeout:?}; output so far:\n{:#?}", self.argv.join(" "), self.seen);
+            }
+            while let Ok((at, line)) = self.lines.try_recv() {
+                eprintln!("  | {line}");
+                self.seen.push((at, line));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while let Ok((at, line)) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            eprintln!("  | {line}");
+            self.seen.push((at, line));
+        }
+        let stderr = self.stderr.take().unwrap().join().unwrap_or_default();
+        let finished = Finished {
+            argv: self.argv.clone(),
+            code: status.code(),
+            stdout: self.seen.iter().map(|(_, line)| format!("{line}\n")).collect(),
+            stderr,
+            elapsed: self.started.elapsed(),
+        };
+        (finished, std::mem::take(&mut self.seen))
+    }
+
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
+    }
+
+    /// When the first line satisfying `matches` was read.
+    pub fn when(&self, matches: impl Fn(&str) -> bool) -> Option<Instant> {
+        self.seen.iter().find(|(_, line)| matches(line)).map(|(at, _)| *at)
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().ok().flatten().is_none() {
+                // SAFETY: kill(2) on our own child's process group.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// When the first line satisfying `matches` was read.
+pub fn line_time(seen: &[(Instant, String)], matches: impl Fn(&str) -> bool) -> Option<Instant> {
+    seen.iter().find(|(_, line)| matches(line)).map(|(at, _)| *at)
+}

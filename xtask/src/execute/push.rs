@@ -1,0 +1,467 @@
+//! Pushing images to a registry: runs a [`PushPlan`] step by step, logged like a build (one log per
+//! image), retries registry commands that fail for transient reasons (a bounded number of tries with
+//! backoff) and turns the failures a person can fix (certificates, credentials) into what to do.
+//!
+//! The plan pushes the content under the input-hash tag first and moves `latest` and the date only
+//! after, so a failure leaves every moving tag either where it was or on the complete new image.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use camino::{Utf8Path, Utf8PathBuf};
+use xshell::Shell;
+
+use super::{interrupt, ImageIndex, StepRunner};
+use crate::plan::file_stem;
+use crate::plan::push::{registry_host, ImagePush, LocalImage, PushPlan, PushStep, DIGEST};
+use crate::settings::Settings;
+
+/// How many times a registry command is tried before the push gives up.
+pub const TRIES: usize = 4;
+/// The wait before the 2nd, 3rd and 4th try.
+pub const BACKOFF: [Duration; TRIES - 1] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
+
+/// One image in the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pushed {
+    pub name: String,
+    /// `<registry>/<namespace path>/<name>@<digest>`.
+    pub reference: String,
+    pub digest: String,
+    /// The file holding the digest, relative to the workspace root.
+    pub digest_file: Utf8PathBuf,
+}
+
+/// The local images to push: for each name, the id `<namespace>/<name>:latest` points at and every tag
+/// of `<namespace>/<name>` on that id, from one `buildah images` call.
+pub fn local_images(sh: &Shell, settings: &Settings, names: &[&str]) -> Result<Vec<LocalImage>> {
+    let index = ImageIndex::load(sh)?;
+    names
+        .iter()
+        .map(|name| {
+            let repository = settings.repository_of(name);
+            let latest = format!("{repository}:latest");
+            let id = index.id(&latest).ok_or_else(|| {
+                anyhow!("image `{name}` is not built: {latest} is not in local storage (`cargo xtask build {name}`)")
+            })?;
+            let prefix = format!("{repository}:");
+            let tags = index.names_of(id).iter().filter_map(|n| n.strip_prefix(&prefix)).map(str::to_owned).collect();
+            Ok(LocalImage { name: name.to_string(), id: id.to_owned(), tags })
+        })
+        .collect()
+}
+
+/// Runs the push plan; stops at the first image that cannot be pushed, saying what to do.
+pub fn push(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &PushPlan) -> Result<Vec<Pushed>> {
+    interrupt::install();
+    let host = registry_host(&plan.registry);
+    if !plan.transport.tls_verify {
+        eprintln!(
+            "warning: TLS verification is off for {host} (tls-verify = false): the registry is not authenticated \
+             and anyone on the way can read or change what is pushed"
+        );
+    }
+    if let Some(file) = &plan.transport.authfile {
+        if !file.is_file() {
+            bail!("the auth file {file} does not exist: log in with `buildah login --authfile {file} {host}`");
+        }
+    }
+    if let Some(dir) = &plan.transport.cert_dir {
+        if !dir.is_dir() {
+            eprintln!(
+                "warning: no certificates folder {dir}: the system's CAs are trusted and no client certificate is sent"
+            );
+        }
+    }
+    let logs = workspace.join(&settings.work_dir).join("logs");
+    let mut setup = StepRunner::new(sh, workspace, logs.join("push-setup.log"))?;
+    for step in &plan.setup {
+        setup.run_host(&step.command()).with_context(|| format!("preparing the push (log {})", setup.log_path()))?;
+    }
+    let total = plan.images.len();
+    let mut pushed = Vec::new();
+    for (number, image) in plan.images.iter().enumerate() {
+        let log = logs.join(format!("{}.push.log", file_stem(&image.name)));
+        let progress = |text: &str| println!("==> [{}/{total}] {}: {text}", number + 1, image.name);
+        progress(&format!("pushing to {} (log {log})", image.destination));
+        let mut runner = StepRunner::new(sh, workspace, log.clone())?;
+        runner.note(&format!("# push `{}` (image {}) to {}", image.name, image.id, image.destination));
+        let digest = push_image(&mut runner, image, settings, host, &progress)
+            .map_err(|error| anyhow!("pushing `{}` to {}: {error:#}\n    log: {log}", image.name, image.destination))?;
+        let tags: Vec<&str> =
+            std::iter::once(&image.content_tag).chain(&image.moving_tags).map(String::as_str).collect();
+        progress(&format!("{} → {digest}", tags.join(", ")));
+        pushed.push(Pushed {
+            name: image.name.clone(),
+            reference: format!("{}@{digest}", image.destination),
+            digest,
+            digest_file: image.digest_file.clone(),
+        });
+    }
+    Ok(pushed)
+}
+
+/// Runs one image's steps; returns the pushed digest.
+fn push_image(
+    runner: &mut StepRunner,
+    image: &ImagePush,
+    settings: &Settings,
+    host: &str,
+    progress: &dyn Fn(&str),
+) -> Result<String> {
+    let mut moved: Vec<&str> = Vec::new();
+    for step in &image.steps {
+        let command = step.command();
+        if !step.is_remote() {
+            let output = runner.run_host(&command).with_context(|| format!("`{}`", command.to_shell()))?;
+            if let Some(var) = command.assign {
+                if var == DIGEST && !is_digest(&output) {
+                    bail!("`{}` gave {output:?}, not a digest", command.to_shell());
+                }
+                runner.set_var(var, output);
+            }
+            continue;
+        }
+        if let Err(failure) = run_remote(runner, &command, progress) {
+            let state = match step {
+                PushStep::PushContent { .. } => {
+                    "no tag in the registry was changed (the content goes up before any tag moves)".to_owned()
+                }
+                _ => {
+                    let not_moved: Vec<&str> =
+                        image.moving_tags.iter().map(String::as_str).filter(|tag| !moved.contains(tag)).collect();
+                    format!(
+                        "the content is in the registry as :{} ({}); tags moved: {}; not moved (still where they \
+                         were): {}. Push again once fixed: nothing is uploaded twice",
+                        image.content_tag,
+                        runner.var(DIGEST).unwrap_or("digest unknown"),
+                        if moved.is_empty() { "none".to_owned() } else { moved.join(", ") },
+                        not_moved.join(", ")
+                    )
+                }
+            };
+            let tries = if failure.tries > 1 { format!(" after {} tries", failure.tries) } else { String::new() };
+            let fix = match (&failure.diagnosis, failure.interrupted) {
+                (_, true) => "interrupted".to_owned(),
+                (Some(Diagnosis::Fix(fix)), _) => format!("to fix: {}", fix.advice(settings, host)),
+                (Some(Diagnosis::Transient(why)), _) => {
+                    format!(
+                        "to fix: {why}, {} times: check that {host} is up and reachable, then push again",
+                        failure.tries
+                    )
+                }
+                (None, _) => "no known cause: read what the tool said (below) and the log".to_owned(),
+            };
+            bail!(
+                "step {} failed{tries}\n    {fix}\n    {state}\n    {} said: {}\n    $ {}",
+                step.kind(),
+                failure.tool,
+                failure.said,
+                command.to_shell()
+            );
+        }
+        match step {
+            PushStep::PushContent { tag, .. } => progress(&format!("content pushed as :{tag}")),
+            PushStep::MoveTag { tag, .. } => moved.push(tag),
+            _ => {}
+        }
+    }
+    Ok(runner.var(DIGEST).context("the push read no digest")?.to_owned())
+}
+
+/// `sha256:` and 64 hex digits.
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// How a registry command failed, on its last try.
+struct RemoteFailure {
+    tool: String,
+    /// The tool's own error line.
+    said: String,
+    tries: usize,
+    diagnosis: Option<Diagnosis>,
+    interrupted: bool,
+}
+
+/// Runs a registry command, trying again (after 1, 2, 4 s) while it fails for transient reasons: it
+/// exited with an error status and its error text says the connection or the registry failed.
+fn run_remote(
+    runner: &mut StepRunner,
+    command: &crate::plan::Command,
+    progress: &dyn Fn(&str),
+) -> Result<(), RemoteFailure> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let start = std::fs::metadata(runner.log_path()).map(|m| m.len()).unwrap_or(0);
+        let error = match runner.run_host(command) {
+            Ok(_) => return Ok(()),
+            Err(error) => format!("{error:#}"),
+        };
+        let output = read_from(runner.log_path(), start);
+        let said = last_error_line(&output).unwrap_or_else(|| error.clone());
+        // Only an error exit is read: a command that could not start or was killed is not retried.
+        let diagnosis =
+            if error.contains("exited with status") { diagnose(&said).or_else(|| diagnose(&output)) } else { None };
+        if let Some(Diagnosis::Transient(why)) = diagnosis {
+            if tries < TRIES && !interrupt::requested() {
+                let delay = BACKOFF[tries - 1];
+                runner.note(&format!("# {why}: try {} of {TRIES} in {}s", tries + 1, delay.as_secs()));
+                progress(&format!("{why}; retrying in {}s (try {} of {TRIES})", delay.as_secs(), tries + 1));
+                if sleep_unless_interrupted(delay) {
+                    continue;
+                }
+            }
+        }
+        let tool = command.argv.first().map(|word| word.to_shell()).unwrap_or_default();
+        return Err(RemoteFailure { tool, said, tries, diagnosis, interrupted: interrupt::requested() });
+    }
+}
+
+/// Sleeps, waking early on Ctrl-C; false when interrupted.
+fn sleep_unless_interrupted(delay: Duration) -> bool {
+    let step = Duration::from_millis(100);
+    let mut slept = Duration::ZERO;
+    while slept < delay {
+        if interrupt::requested() {
+            return false;
+        }
+        std::thread::sleep(step);
+        slept += step;
+    }
+    !interrupt::requested()
+}
+
+/// The log from byte `start` on (what the last command wrote).
+fn read_from(path: &Utf8Path, start: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(path) {
+        if file.seek(SeekFrom::Start(start)).is_ok() {
+            let mut bytes = Vec::new();
+            let _ = file.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+    }
+    text
+}
+
+/// The line carrying the tool's final error: buildah's `Error: ...`, skopeo's `level=fatal msg=...`.
+fn last_error_line(output: &str) -> Option<String> {
+    let lines = output.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("$ "));
+    let lines: Vec<&str> = lines.collect();
+    lines
+        .iter()
+        .rev()
+        .find(|line| line.starts_with("Error") || line.contains("level=fatal") || line.contains("level=error"))
+        .or(lines.last())
+        .map(|line| line.to_string())
+}
+
+/// Why a registry command failed, when the text says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Diagnosis {
+    /// Worth another try: the network or the registry had a passing problem.
+    Transient(&'static str),
+    /// Trying again will not help; a person must fix this.
+    Fix(Fix),
+}
+
+/// Problems with a known fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fix {
+    UnknownAuthority,
+    ClientCertificate,
+    CertificateLayout,
+    WrongHostName,
+    Expired,
+    Credentials,
+    PlainHttp,
+    UnknownHost,
+}
+
+impl Fix {
+    /// What to do, naming the files to put where.
+    pub fn advice(self, settings: &Settings, host: &str) -> String {
+        let (certs, or_set) = match &settings.certs_dir {
+            Some(dir) => (dir.join(host).to_string(), String::new()),
+            None => {
+                (format!("/etc/containers/certs.d/{host}"), format!(" (or pass `--certs-dir DIR` and use DIR/{host})"))
+            }
+        };
+        match self {
+            Fix::UnknownAuthority => {
+                format!("certificate signed by unknown authority: put the registry's CA certificate at {certs}/ca.crt{or_set}")
+            }
+            Fix::ClientCertificate => format!(
+                "the registry wants a client certificate it trusts: put one (*.cert with its *.key, signed by a CA \
+                 the registry accepts) in {certs}/{or_set}"
+            ),
+            Fix::CertificateLayout => {
+                format!("in {certs}/, every client *.cert needs its *.key of the same name, and CAs end in .crt")
+            }
+            Fix::WrongHostName => {
+                format!("the registry's certificate does not name {host}: push to the name it was issued for, or reissue it with that name in its subjectAltName")
+            }
+            Fix::Expired => "the registry's certificate has expired or is not valid yet (or this machine's clock is wrong)".to_owned(),
+            Fix::Credentials => match &settings.authfile {
+                Some(file) => format!(
+                    "unauthorized: check the auth file {file} (log in again with `buildah login --authfile {file} {host}`)"
+                ),
+                None => format!(
+                    "unauthorized: log in with `buildah login --authfile FILE {host}` and pass `--authfile FILE` (or set `authfile`)"
+                ),
+            },
+            Fix::PlainHttp => format!(
+                "{host} speaks plain HTTP: give it a TLS certificate, or push with `--tls-verify=false` if an unauthenticated connection is acceptable"
+            ),
+            Fix::UnknownHost => format!("the host name of {host} does not resolve: check `--registry`"),
+        }
+    }
+}
+
+/// Reads a tool's error text. Problems a person must fix come first: their text may also mention a
+/// broken connection.
+pub fn diagnose(text: &str) -> Option<Diagnosis> {
+    let text = text.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|needle| text.contains(needle));
+    let fix = if has(&["certificate signed by unknown authority"]) {
+        Some(Fix::UnknownAuthority)
+    } else if has(&[
+        "tls: certificate required",
+        "tls: bad certificate",
+        "tls: unknown certificate authority",
+        "tls: certificate unknown",
+        "tls: handshake failure",
+    ]) {
+        Some(Fix::ClientCertificate)
+    } else if has(&["missing key", "missing client certificate", "private key does not match"]) {
+        Some(Fix::CertificateLayout)
+    } else if has(&[
+        "certificate is valid for",
+        "certificate is not valid for any names",
+        "doesn't contain any ip sans",
+    ]) {
+        Some(Fix::WrongHostName)
+    } else if has(&["certificate has expired or is not yet valid"]) {
+        Some(Fix::Expired)
+    } else if has(&["unauthorized", "authentication required", "requested access to the resource is denied", "denied:"])
+    {
+        Some(Fix::Credentials)
+    } else if has(&["server gave http response to https client"]) {
+        Some(Fix::PlainHttp)
+    } else if has(&["no such host"]) {
+        Some(Fix::UnknownHost)
+    } else {
+        None
+    };
+    if let Some(fix) = fix {
+        return Some(Diagnosis::Fix(fix));
+    }
+    let transient = [
+        ("connection refused", "the registry refused the connection"),
+        ("connection reset", "the connection was reset"),
+        ("broken pipe", "the connection broke"),
+        ("connection lost", "the connection broke"),
+        ("use of closed network connection", "the connection broke"),
+        ("goaway", "the registry closed the connection"),
+        ("unexpected eof", "the connection closed early"),
+        (": eof", "the connection closed early"),
+        ("timeout", "the registry timed out"),
+        ("deadline exceeded", "the registry timed out"),
+        ("server misbehaving", "name resolution failed for now"),
+        ("temporary failure", "name resolution failed for now"),
+        ("too many requests", "the registry asked to slow down"),
+        ("toomanyrequests", "the registry asked to slow down"),
+        ("blob upload unknown", "the registry lost the upload (restarted?)"),
+    ];
+    if let Some((_, why)) = transient.iter().find(|(needle, _)| text.contains(needle)) {
+        return Some(Diagnosis::Transient(why));
+    }
+    if server_error(&text) {
+        return Some(Diagnosis::Transient("the registry had an internal error (5xx)"));
+    }
+    None
+}
+
+/// An HTTP 5xx status in a tool's error text (`status code from registry 503`, `500 Internal Server Error`).
+fn server_error(text: &str) -> bool {
+    static PATTERN: once_cell::sync::Lazy<regex::Regex> = once_cell::sync::Lazy::new(|| {
+        regex::Regex::new(
+            r"(status|code)[^0-9\n]{0,30}\b5[0-9][0-9]\b|\b5[0-9][0-9] (internal server error|bad gateway|service unavailable|gateway time-?out)",
+        )
+        .expect("a valid pattern")
+    });
+    PATTERN.is_match(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_error_texts_are_read_right() {
+        let cases = [
+            (
+                r#"Error: pushing image "x" to "docker://localhost:5777/p/b:t1": trying to reuse blob sha256:849f at destination: pinging container registry localhost:5777: Get "https://localhost:5777/v2/": x509: certificate signed by unknown authority"#,
+                Some(Diagnosis::Fix(Fix::UnknownAuthority)),
+            ),
+            (
+                r#"Error: pushing image "x" to "docker://localhost:5777/p/b:t1": pinging container registry localhost:5777: Get "https://localhost:5777/v2/": remote error: tls: bad certificate"#,
+                Some(Diagnosis::Fix(Fix::ClientCertificate)),
+            ),
+            (
+                r#"Error: ...: Get "https://localhost:5778/v2/": dial tcp 127.0.0.1:5778: connect: connection refused"#,
+                Some(Diagnosis::Transient("the registry refused the connection")),
+            ),
+            (
+                r#"time="2026-11-23T21:45:44Z" level=fatal msg="initializing source docker://localhost:5777/p/b@sha256:d1: reading manifest sha256:d1 in localhost:5777/p/b: unauthorized: authentication required""#,
+                Some(Diagnosis::Fix(Fix::Credentials)),
+            ),
+            (
+                r#"Error: writing blob: uploading layer chunked: received unexpected HTTP status: 502 Bad Gateway"#,
+                Some(Diagnosis::Transient("the registry had an internal error (5xx)")),
+            ),
+            (
+                r#"level=fatal msg="Error listing repository tags: fetching tags list: invalid status code from registry 503 (Service Unavailable)""#,
+                Some(Diagnosis::Transient("the registry had an internal error (5xx)")),
+            ),
+            (
+                r#"Error: writing blob: Patch "https://localhost:5777/v2/p/b/blobs/uploads/1": write tcp 127.0.0.1:1->127.0.0.1:5777: write: broken pipe"#,
+                Some(Diagnosis::Transient("the connection broke")),
+            ),
+            (r#"Error: pushing image to "docker://localhost:503/p/b:t1": manifest invalid"#, None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(diagnose(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_final_error_line_is_the_one_read() {
+        let output = "$ buildah push --authfile /a/auth.json x docker://r/x:t\n\
+                      time=\"t\" level=warning msg=\"Failed, retrying in 100ms ... (1/3). Error: connection refused\"\n\
+                      Error: pushing image: unauthorized: authentication required\n";
+        let line = last_error_line(output).unwrap();
+        assert_eq!(line, "Error: pushing image: unauthorized: authentication required");
+        assert_eq!(diagnose(&line), Some(Diagnosis::Fix(Fix::Credentials)));
+    }
+
+    #[test]
+    fn advice_names_the_files_to_put_where() {
+        let mut settings = Settings::defaults("/var/cache".into());
+        settings.certs_dir = Some("/srv/certs".into());
+        settings.authfile = Some("/srv/auth.json".into());
+        assert_eq!(
+            Fix::UnknownAuthority.advice(&settings, "localhost:5443"),
+            "certificate signed by unknown authority: put the registry's CA certificate at /srv/certs/localhost:5443/ca.crt"
+        );
+        assert!(Fix::ClientCertificate.advice(&settings, "localhost:5443").contains("in /srv/certs/localhost:5443/"));
+        assert!(Fix::Credentials
+            .advice(&settings, "r:1")
+            .starts_with("unauthorized: check the auth file /srv/auth.json"));
+        assert!(is_digest(&format!("sha256:{}", "a".repeat(64))));
+        assert!(!is_digest("sha256:abc"));
+    }
+}
