@@ -599,12 +599,10 @@ fn env_and_label_values_arrive_verbatim() {
 
 /// 9b. Env values naming variables (`$HOME`, `${PATH}`) arrive verbatim too.
 ///
-/// KNOWN TOOL BUG (reported, not fixed here): the executor passes env values to
-/// `buildah config --env KEY=VALUE` as they are, and buildah expands `$NAME` / `${NAME}` in them
-/// against the image's environment (`$PATH` becomes the parent's PATH, an unset `$HOME` becomes
-/// `HOME`, `$$` becomes `$`), so such values do not arrive verbatim. Labels are not affected.
+/// buildah expands `$NAME` / `${NAME}` in `buildah config --env` values against the image's
+/// environment (`$PATH` becomes the parent's PATH, an unset `$HOME` becomes `HOME`); the planner
+/// doubles every `$` so the value arrives as written.
 #[test]
-#[ignore = "tool bug: buildah config --env expands $NAME in env values (see the doc comment)"]
 fn env_values_naming_variables_arrive_verbatim() {
     let session = Session::start("dollar");
     let ws = Workspace::copy();
@@ -667,14 +665,9 @@ fn ctrl_c_leaves_no_working_container_and_moves_no_tag() {
 /// 8b. A `--force` rebuild whose inputs did not change keeps its `:inputs-<hash>` tag, so the next
 /// plain build finds it up to date.
 ///
-/// KNOWN TOOL BUG (reported, not fixed here): after tagging the new image, the executor untags the
-/// previous image's `:inputs-<hash>` tag as stale, but with unchanged inputs that is the very tag it
-/// just put on the new image (`# untagging ...:inputs-<hash>: the image it marks is no longer
-/// latest` followed by `buildah rmi ...:inputs-<hash>` in the log). The rebuilt image is left with
-/// `:latest` and the date only, and the next `build` rebuilds it although nothing changed (every
-/// second `--force` run, since the one after finds no inputs tag to remove).
+/// (A regression test: the executor untags the replaced image's `:inputs-<hash>` tag, which after a
+/// forced rebuild with unchanged inputs is the very tag the new image carries.)
 #[test]
-#[ignore = "tool bug: build --force with unchanged inputs removes the new image's own inputs tag"]
 fn a_forced_rebuild_keeps_its_inputs_tag() {
     let session = Session::start("force");
     let ws = Workspace::copy();
@@ -697,13 +690,9 @@ fn a_forced_rebuild_keeps_its_inputs_tag() {
 
 /// 10b. Ctrl-C while `buildah from` creates the working container leaves no container behind.
 ///
-/// KNOWN TOOL BUG (reported, not fixed here): the runner learns a working container's name from
-/// `buildah from`'s stdout. When the interrupt lands while `buildah from` runs (the handler sends it
-/// SIGTERM, the terminal's SIGINT reaches it too), the container may already exist in storage but
-/// `from` never prints its name, so the clean-up does not know it and `<parent>-working-container`
-/// stays (3 of 8 attempts with delays of 0-150 ms after the `$ ctr=$(buildah from ...` log line).
+/// (A regression test: an interrupted `buildah from` may already have created the container without
+/// printing its name; the plan names every container up front, so the clean-up can remove it.)
 #[test]
-#[ignore = "tool bug: Ctrl-C during `buildah from` leaks the working container"]
 fn ctrl_c_while_a_working_container_is_created_leaves_none() {
     let session = Session::start("sigfrom");
     let ws = Workspace::copy();

@@ -112,6 +112,8 @@ fn sh_passes_every_value_through_verbatim() {
         assert_eq!(call, want);
     }
     // The nasty value really is in there, unchanged.
-    assert!(expected.iter().flatten().any(|arg| arg == &format!("NASTY={NASTY}")));
+    // buildah expands `$NAME` in env values, so the planner doubles every `$` (buildah turns `$$` back
+    // into `$`); the e2e suite checks the value that lands in the image config.
+    assert!(expected.iter().flatten().any(|arg| arg == &format!("NASTY={}", NASTY.replace('$', "$$"))));
     assert!(expected.iter().flatten().any(|arg| arg == NASTY));
 }

@@ -78,7 +78,12 @@ fn root_steps(settings: &Settings, tarball: &Utf8Path, wheel: &Utf8Path, referen
         argv: argv.iter().map(|arg| arg.to_string()).collect(),
     };
     vec![
-        Step::From { into: CONTAINER, image: Word::text("scratch"), pull: Pull::Never },
+        Step::From {
+            into: CONTAINER,
+            name: crate::plan::container_name(&std::process::id().to_string(), "rig-root", "work"),
+            image: Word::text("scratch"),
+            pull: Pull::Never,
+        },
         // A tar keeps owners, groups and modes; `buildah copy` of the folder would not.
         Step::Add { container: CONTAINER, source: Word::text(tarball.as_str()), destination: "/".into() },
         Step::Copy {

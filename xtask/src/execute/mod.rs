@@ -137,6 +137,7 @@ impl Executor<'_> {
             settings: self.settings,
             date_tag: self.date_tag.clone(),
             rig_root: self.rig_root.clone(),
+            run_id: std::process::id().to_string(),
         }
     }
 
@@ -360,7 +361,9 @@ impl Executor<'_> {
     ) -> Result<Outcome> {
         let name = image.name();
         let inputs = self.plan_inputs();
-        let draft = plan::plan_image(image, &inputs, None)?;
+        // The draft the input hash is taken from: planned with a fixed run id, so that container
+        // names, which differ from run to run, do not change the hash.
+        let draft = plan::plan_image(image, &PlanInputs { run_id: "inputs".to_owned(), ..inputs.clone() }, None)?;
         let root = self.registry.root_of(image);
         let base_id = {
             let index = index.lock().unwrap();

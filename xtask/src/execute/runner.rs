@@ -103,11 +103,14 @@ impl<'a> StepRunner<'a> {
             .collect::<Result<_, _>>()
             .map_err(|e| fail(e.to_string()))?;
         self.note(&format!("$ {shell}"));
+        if let Step::From { into, name, .. } = step {
+            // Known before it exists: an interrupted `from` may still have created it.
+            self.containers.push((*into, name.clone()));
+        }
         let output = self.spawn(&argv, command.assign.is_some()).map_err(|e| fail(format!("{e:#}")))?;
 
         // Bookkeeping of what exists now, so cleanup knows what to remove.
         match step {
-            Step::From { into, .. } => self.containers.push((*into, output.clone())),
             Step::Commit { container, .. } => {
                 self.containers.retain(|(var, _)| var != container);
                 self.untagged_image = Some(output.clone());

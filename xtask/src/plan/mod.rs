@@ -44,6 +44,15 @@ pub struct PlanInputs<'a> {
     pub date_tag: String,
     /// The image reference of the rig root (tagged with the hash of its inputs).
     pub rig_root: String,
+    /// Makes container names unique to this run (the executor uses its process id).
+    pub run_id: String,
+}
+
+/// The name of a container the plan creates: `bg-<run>-<image>-<role>`, in the characters container
+/// names allow.
+pub fn container_name(run_id: &str, image_name: &str, role: &str) -> String {
+    let image: String = image_name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("bg-{run_id}-{image}-{role}")
 }
 
 /// The plan for a set of images.
@@ -83,6 +92,7 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
     if let (true, RepositorySource::Image(reference)) = (uses_repository_image, &inputs.settings.repository) {
         setup.push(Step::From {
             into: REPOSITORY_CONTAINER,
+            name: container_name(&inputs.run_id, "repository", "mount"),
             image: Word::text(reference.as_str()),
             pull: Pull::Missing,
         });
@@ -119,7 +129,12 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
     context_files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some()));
     context_files.extend(portage_files::image_files(image, depth(registry, image)));
 
-    let mut steps = vec![Step::From { into: CONTAINER, image: Word::text(base.as_str()), pull }];
+    let mut steps = vec![Step::From {
+        into: CONTAINER,
+        name: container_name(&inputs.run_id, name, "work"),
+        image: Word::text(base.as_str()),
+        pull,
+    }];
     let run = |argv: &[&str], mounts: Vec<Mount>| Step::Run {
         container: CONTAINER,
         isolation: settings.isolation,
@@ -192,7 +207,12 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
     steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
 
     if let Some(test) = image.test() {
-        steps.push(Step::From { into: TEST_CONTAINER, image: Word::var(IMAGE), pull: Pull::Never });
+        steps.push(Step::From {
+            into: TEST_CONTAINER,
+            name: container_name(&inputs.run_id, name, "test"),
+            image: Word::var(IMAGE),
+            pull: Pull::Never,
+        });
         steps.push(Step::Run {
             container: TEST_CONTAINER,
             isolation: settings.isolation,

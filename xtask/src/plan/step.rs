@@ -65,7 +65,9 @@ impl ConfigOption {
     fn args(&self) -> [String; 2] {
         let json = |argv: &Vec<String>| serde_json::to_string(argv).expect("strings serialize");
         match self {
-            ConfigOption::Env(key, value) => ["--env".into(), format!("{key}={value}")],
+            // buildah expands `$NAME` in env values (Go's os.Expand, unknown names left as the bare
+            // name); `$$` comes out as a single `$`, so doubling every `$` keeps the value verbatim.
+            ConfigOption::Env(key, value) => ["--env".into(), format!("{key}={}", value.replace('$', "$$"))],
             ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
             ConfigOption::Port(port) => ["--port".into(), port.clone()],
             ConfigOption::Entrypoint(argv) => ["--entrypoint".into(), json(argv)],
@@ -80,8 +82,9 @@ impl ConfigOption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// `VAR=$(buildah from IMAGE)`: a working container.
-    From { into: Var, image: Word, pull: Pull },
+    /// `VAR=$(buildah from --name NAME IMAGE)`: a working container. The name is known before the
+    /// command runs, so an interrupted `from` leaves nothing that cannot be removed.
+    From { into: Var, name: String, image: Word, pull: Pull },
     /// `VAR=$(buildah mount CONTAINER)`.
     Mount { container: Var, into: Var },
     /// `buildah add CONTAINER ARCHIVE DESTINATION`: unpacks a tar archive, keeping owners and modes.
@@ -134,12 +137,15 @@ impl Step {
     pub fn command(&self) -> Command {
         let buildah = |args: &[&str]| Command::new(args.iter().copied());
         match self {
-            Step::From { into, image, pull } => {
+            Step::From { into, name, image, pull } => {
                 let pull = match pull {
                     Pull::Never => "--pull=never",
                     Pull::Missing => "--pull=missing",
                 };
-                buildah(&["buildah", "from", pull, "--quiet"]).arg(image.clone()).assigning(*into)
+                buildah(&["buildah", "from", pull, "--quiet", "--name"])
+                    .arg(name.as_str())
+                    .arg(image.clone())
+                    .assigning(*into)
             }
             Step::Mount { container, into } => {
                 buildah(&["buildah", "mount"]).arg(Word::var(*container)).assigning(*into)
