@@ -4,7 +4,7 @@
 //! package cache) installing from nginx serving the published folder.
 //!
 //! Every server is started by the test on a free 127.0.0.1 port and stopped when it ends. Builds run
-//! the real CLI (`cargo xtask`, built into `target/e2e-binhost-target` because the outer `cargo test`
+//! the real CLI (`cargo xtask`, built into `target/e2e-target` because the outer `cargo test`
 //! holds `target/`) with their own settings file: namespace `localhost/e2e-binhost-<pid>/<builder>`, a
 //! temporary package cache, and a work folder of their own (build contexts and logs) so that other
 //! tests building the same rig images at the same time do not share files with them.
@@ -24,11 +24,6 @@ use xtask::binhost::index::PackageIndex;
 
 // ---------------------------------------------------------------------------------------------
 // Builders: the CLI with a settings file of their own.
-
-/// Where the nested cargo builds the CLI. Not `target/e2e-target`: the end-to-end harness builds
-/// workspace copies there, and a binary built from a copy has the copy's root compiled in
-/// (`workspace::root` is `CARGO_MANIFEST_DIR`'s parent), so `cargo run` could start that one.
-const TARGET_DIR: &str = "target/e2e-binhost-target";
 
 /// A builder: its own namespace, package cache and work folder; removes its images when dropped.
 struct Builder {
@@ -64,7 +59,7 @@ impl Builder {
             .args(["xtask", "--settings", self.settings.as_str()])
             .args(args)
             .current_dir(workspace_root())
-            .env("CARGO_TARGET_DIR", workspace_root().join(TARGET_DIR))
+            .env("CARGO_TARGET_DIR", buildah_gentoo_tests::e2e::cargo_target_dir())
             .env("BUILDAH_ISOLATION", "chroot")
             .stdin(Stdio::null())
             .output()

@@ -34,19 +34,13 @@ fn skopeo(args: &[&str]) -> Finished {
     e2e::run(command)
 }
 
-/// Where this suite's `cargo xtask` builds: not the other suites' `target/e2e-target`, so that a suite
-/// running at the same time cannot replace the binary between a build and its run.
-fn target_dir() -> Utf8PathBuf {
-    buildah_gentoo_tests::workspace_root().join("target/e2e-target-publish")
-}
-
 /// `cargo xtask --namespace NS --cache-dir CACHE ARGS` in the workspace copy.
 fn xtask_command(session: &Session, workspace: &Workspace, args: &[&str]) -> Command {
     let cache = session.cache_dir();
     let mut all = vec!["--namespace", session.namespace.as_str(), "--cache-dir", cache.as_str()];
     all.extend_from_slice(args);
     let mut command = workspace.xtask_command(&all);
-    command.env("CARGO_TARGET_DIR", target_dir()).env_remove("REGISTRY_AUTH_FILE");
+    command.env("CARGO_TARGET_DIR", e2e::cargo_target_dir()).env_remove("REGISTRY_AUTH_FILE");
     command
 }
 

@@ -35,7 +35,9 @@ pub const ISOLATION: &str = "chroot";
 static SERIAL: Mutex<()> = Mutex::new(());
 static RIG_ROOT: OnceLock<String> = OnceLock::new();
 
-/// Where the nested cargo builds the tool.
+/// Where the nested cargo builds the tool, for every suite: test binaries run one after another, and
+/// the tool finds its workspace at run time (`cargo run` sets `CARGO_MANIFEST_DIR`), so workspace
+/// copies can share one build folder.
 pub fn cargo_target_dir() -> Utf8PathBuf {
     workspace_root().join("target/e2e-target")
 }
