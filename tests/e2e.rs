@@ -720,3 +720,40 @@ fn ctrl_c_while_a_working_container_is_created_leaves_none() {
     }
     assert!(leaks.is_empty(), "working containers left after Ctrl-C during `buildah from`: {leaks:#?}");
 }
+
+/// Finalize: a leaf image runs `emerge --depclean --with-bdeps=n`, which removes a build-only
+/// dependency built for it (dev-util/buildtool, greeter's BDEPEND) and keeps the run-time one
+/// (dev-libs/libgreet); an image others build on (rig/hello) is not depcleaned. The summary shows
+/// the leaf's size before and after.
+#[test]
+fn depclean_removes_build_only_dependencies_from_leaf_images() {
+    let session = Session::start("depclean");
+    let ws = Workspace::copy();
+    let build = session.xtask(&ws, &["build", "rig/greeter"]);
+    build.expect_success();
+
+    // Built from source, so buildtool was installed to build greeter...
+    let emerged = ws.emerged("rig/greeter");
+    assert!(emerged.source.contains(&BUILDTOOL.to_owned()), "{emerged:?}");
+    assert!(emerged.source.contains(&GREETER.to_owned()), "{emerged:?}");
+    let log = ws.log("rig/greeter");
+    assert!(log.contains("All selected packages: =dev-util/buildtool-1"), "{log}");
+    assert!(log.contains("Number removed:       1"), "{log}");
+
+    // ...and is gone from the leaf image, while the run-time dependency stays.
+    let greeter = session.latest("rig/greeter");
+    let packages = packages_in_image(&greeter);
+    assert!(packages.iter().any(|p| p == "dev-libs/libgreet-1"), "{packages:?}");
+    assert!(packages.iter().any(|p| p == "app-misc/greeter-1"), "{packages:?}");
+    assert!(!packages.iter().any(|p| p.starts_with("dev-util/buildtool")), "{packages:?}");
+    assert!(!exists_in_image(&greeter, "/usr/bin/buildtool"));
+    assert!(exists_in_image(&greeter, "/usr/share/libgreet/greeting"));
+    assert_eq!(run_in_image_ok(&greeter, &["/usr/bin/greeter"]).trim(), "greetings from libgreet");
+
+    // rig/hello has a child: no depclean step ran for it.
+    assert!(!ws.log("rig/hello").contains("--depclean"), "rig/hello was depcleaned");
+
+    // The summary gives the leaf's size before and after finalizing.
+    let row = build.summary_row("rig/greeter").expect("a summary row for rig/greeter");
+    assert!(row.contains("(before finalize "), "{row}");
+}
