@@ -108,6 +108,12 @@ pub trait Image: Any + Send + Sync {
         Vec::new()
     }
 
+    /// Whether the site's CA certificate (the `site-ca` setting) is installed into the image's trust
+    /// store. Only the CA certificate is ever installed: never a key, never a client certificate.
+    fn trust_site_ca(&self) -> bool {
+        false
+    }
+
     /// A command (argv) run in the committed image after the build; a non-zero exit fails the build.
     fn test(&self) -> Option<Vec<&'static str>> {
         None

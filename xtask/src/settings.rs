@@ -27,6 +27,9 @@ pub struct Settings {
     /// Registry certificates in the containers `certs.d` layout: `<dir>/<host:port>/ca.crt` and client
     /// `*.cert` + `*.key` (the Python tool's `.x509` folder maps here). Relative to the workspace root.
     pub certs_dir: Option<Utf8PathBuf>,
+    /// The site's CA certificate (PEM), installed into images that ask to trust it
+    /// (`Image::trust_site_ca`). Relative to the workspace root.
+    pub site_ca: Option<Utf8PathBuf>,
     /// Registry credentials (containers auth.json); never put on a command line or printed.
     pub authfile: Option<Utf8PathBuf>,
     /// Verify the registry's TLS certificate. Off only when asked for explicitly.
@@ -130,6 +133,7 @@ struct SettingsFile {
     repository: Option<String>,
     work_dir: Option<Utf8PathBuf>,
     certs_dir: Option<Utf8PathBuf>,
+    site_ca: Option<Utf8PathBuf>,
     authfile: Option<Utf8PathBuf>,
     tls_verify: Option<bool>,
     #[serde(default)]
@@ -164,6 +168,7 @@ impl Settings {
             repository: RepositorySource::Folder("/var/db/repos/gentoo".into()),
             work_dir: "target/buildah-gentoo".into(),
             certs_dir: None,
+            site_ca: None,
             authfile: None,
             tls_verify: true,
             binhosts: Vec::new(),
@@ -206,6 +211,9 @@ impl Settings {
         }
         if let Some(value) = env("BUILDAH_GENTOO_CERTS_DIR") {
             settings.certs_dir = Some(value.into());
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_SITE_CA") {
+            settings.site_ca = Some(value.into());
         }
         if let Some(value) = env("REGISTRY_AUTH_FILE") {
             settings.authfile = Some(value.into());
@@ -278,6 +286,9 @@ impl Settings {
         }
         if file.authfile.is_some() {
             self.authfile = file.authfile;
+        }
+        if file.site_ca.is_some() {
+            self.site_ca = file.site_ca;
         }
         if let Some(value) = file.tls_verify {
             self.tls_verify = value;

@@ -25,6 +25,8 @@ use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, SIZE, SIZE_
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
 /// The label carrying the image's name.
 pub const IMAGE_LABEL: &str = "io.buildah-gentoo.image";
+/// Where an image that trusts the site CA gets its certificate.
+pub const SITE_CA_PATH: &str = "/usr/local/share/ca-certificates/buildah-gentoo-site-ca.crt";
 /// The label carrying the image's input hash.
 pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
 /// Tags carrying an input hash start with this.
@@ -187,6 +189,20 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
     }
     for cleanup in cleanups {
         steps.push(run(&cleanup_argv(cleanup), vec![]));
+    }
+
+    if image.trust_site_ca() {
+        let Some(ca) = &settings.site_ca else {
+            bail!("image `{name}` asks to trust the site CA, but no `site-ca` certificate is configured");
+        };
+        // Deliberately the CA certificate alone: public, and what TLS clients in the image need.
+        steps.push(Step::Copy {
+            container: CONTAINER,
+            source: Word::text(ca.as_str()),
+            destination: SITE_CA_PATH.into(),
+            chmod: Some(0o644),
+        });
+        steps.push(run(&["update-ca-certificates"], vec![]));
     }
 
     for file in image.files() {
