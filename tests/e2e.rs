@@ -764,28 +764,10 @@ fn depclean_removes_build_only_dependencies_from_leaf_images() {
 fn a_trusted_site_ca_is_installed_and_nothing_else() {
     let session = Session::start("siteca");
     let ws = Workspace::copy();
-    let x509 = ws.root().join("x509");
-    std::fs::create_dir_all(&x509).unwrap();
-    let openssl = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=buildah-gentoo e2e site CA",
-        ])
-        .arg("-keyout")
-        .arg(x509.join("site-ca.key"))
-        .arg("-out")
-        .arg(x509.join("site-ca.crt"))
-        .output()
-        .expect("openssl runs");
-    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
-    std::fs::write(ws.root().join("buildah-gentoo.toml"), "site-ca = \"x509/site-ca.crt\"\n").unwrap();
+    // A CA, with a client certificate and key beside it, as a site's certificates folder holds them.
+    let certs = buildah_gentoo_tests::servers::Certificates::make(&ws.root().join("x509"));
+    let site_ca = certs.ca_cert.strip_prefix(ws.root()).unwrap().to_owned();
+    std::fs::write(ws.root().join("buildah-gentoo.toml"), format!("site-ca = \"{site_ca}\"\n")).unwrap();
     ws.edit(
         BETA_RS,
         "        vec![atom!(\"app-misc/beta\")]\n    }\n",
@@ -795,19 +777,19 @@ fn a_trusted_site_ca_is_installed_and_nothing_else() {
     session.xtask(&ws, &["build", "rig/beta"]).expect_success();
     let beta = session.latest("rig/beta");
 
-    let ca = std::fs::read_to_string(x509.join("site-ca.crt")).unwrap();
+    let ca = std::fs::read_to_string(&certs.ca_cert).unwrap();
     let installed = run_in_image_ok(&beta, &["cat", "/usr/local/share/ca-certificates/buildah-gentoo-site-ca.crt"]);
     assert_eq!(installed, ca);
     let bundle = run_in_image_ok(&beta, &["cat", "/etc/ssl/certs/ca-certificates.crt"]);
     let body = ca.lines().nth(1).expect("a PEM body line");
     assert!(bundle.contains(body), "the site CA is not in the image's CA bundle");
 
-    // A line of the private key appears nowhere in the image.
-    let key = std::fs::read_to_string(x509.join("site-ca.key")).unwrap();
+    // A line of the private key beside it appears nowhere in the image.
+    let key = std::fs::read_to_string(&certs.client_key).unwrap();
     let key_line = key.lines().nth(1).expect("a PEM body line");
     let search =
         run_in_image(&beta, &["grep", "-rlF", "--", key_line, "/etc", "/usr", "/var", "/root", "/tmp", "/opt"]);
-    assert_eq!(search.code, Some(1), "the site CA's key is in the image: {}", search.describe());
+    assert_eq!(search.code, Some(1), "the client key is in the image: {}", search.describe());
 
     // Without a configured CA the plan is refused, naming the image.
     std::fs::remove_file(ws.root().join("buildah-gentoo.toml")).unwrap();
