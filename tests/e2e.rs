@@ -803,3 +803,38 @@ fn a_trusted_site_ca_is_installed_and_nothing_else() {
         refused.describe()
     );
 }
+
+/// The ebuild repository can come from an OCI image: it is mounted once for the run (`buildah
+/// mount`), read-only into each emerge, and unmounted and removed at the end. Here rig/alpha is
+/// built on the rig root as a registry-style root (so the `repository` setting applies, as it does
+/// to stage3-based images) with an image holding the rig repository.
+#[test]
+fn a_repository_image_is_mounted_for_the_run_and_removed_after() {
+    let session = Session::start("repoimage");
+    let ws = Workspace::copy();
+
+    // An image holding the repository at /var/db/repos/gentoo, as docker.io/gentoo/portage does.
+    let repository_image = session.reference("rig-repository", "latest");
+    let ctr = buildah_ok(&["from", "--quiet", "scratch"]);
+    let copied = buildah(&["copy", "--quiet", &ctr, ws.root().join("tests/rig/repo").as_str(), "/var/db/repos/gentoo"]);
+    let committed = buildah(&["commit", "--quiet", "--rm", &ctr, &repository_image]);
+    assert!(copied.success() && committed.success(), "{}\n{}", copied.describe(), committed.describe());
+    session.remember_ids();
+
+    ws.edit(ALPHA_RS, "Parent::image::<RigBase>()", &format!("Parent::registry({:?})", session.rig_root()));
+    ws.edit(ALPHA_RS, "use super::RigBase;\n", "");
+    let before = containers();
+    let build = session.xtask(&ws, &["build", "rig/alpha", "--repository", &format!("image:{repository_image}")]);
+    build.expect_success();
+
+    let alpha = session.latest("rig/alpha");
+    let packages = packages_in_image(&alpha);
+    assert!(packages.iter().any(|p| p == "app-misc/alpha-1"), "{packages:?}");
+    let setup = std::fs::read_to_string(ws.root().join("target/buildah-gentoo/logs/setup.log")).unwrap();
+    assert!(setup.contains("buildah mount"), "{setup}");
+    assert!(setup.contains("buildah umount"), "{setup}");
+    assert!(ws.log("rig/alpha").contains(":/var/db/repos/gentoo:ro"), "the repository was not mounted read-only");
+    let left: Vec<String> =
+        containers().into_iter().filter(|c| !before.iter().any(|b| b.id == c.id)).map(|c| c.name).collect();
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+}

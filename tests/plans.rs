@@ -80,3 +80,57 @@ fn remote_binhosts_become_binrepos_files_and_getbinpkg() {
         .collect();
     insta::assert_snapshot!("files@rig+hello-binrepos", files.join("\n"));
 }
+
+#[test]
+fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied() {
+    let registry = Registry::global().unwrap();
+    let mut settings = fixed_settings();
+    let binhost = |name: &str, uri: &str| xtask::settings::Binhost {
+        name: name.into(),
+        uri: uri.into(),
+        priority: 10,
+        verify_signature: Some(false),
+    };
+    settings.certs_dir = Some("/etc/buildah-gentoo/certs.d".into());
+    settings.binhosts = vec![
+        binhost("lab", "https://binhost.example.org:8443/amd64"),
+        binhost("lab-mirror", "https://binhost.example.org:8443/mirror"),
+        binhost("public", "https://public.example.org/amd64"),
+    ];
+    // What loading the settings finds in `<certs-dir>/binhost.example.org:8443/` (the planner does no I/O).
+    settings.binhost_tls.insert(
+        "binhost.example.org:8443".into(),
+        xtask::settings::BinhostTls {
+            dir: "/etc/buildah-gentoo/certs.d/binhost.example.org:8443".into(),
+            ca: Some("ca.crt".into()),
+            client: Some(("client.cert".into(), "client.key".into())),
+        },
+    );
+    let inputs = fixed_inputs(registry, &settings);
+    let plan = plan::plan(&[registry.get("rig/greeter").unwrap()], &inputs).unwrap();
+    let script = script::render(&plan, "rig/greeter");
+    insta::assert_snapshot!("plan@rig+greeter-with-tls-binhost", script);
+    let files: Vec<String> = plan.images[0]
+        .context_files
+        .iter()
+        .filter(|file| file.path.starts_with("etc/portage/binrepos.conf/"))
+        .map(|file| format!("/{}:\n{}", file.path, file.contents))
+        .collect();
+    insta::assert_snapshot!("files@rig+greeter-tls-binrepos", files.join("\n"));
+
+    // One mount for the folder both binhosts on that host share, on the emerge step only: not on
+    // depclean, which fetches nothing.
+    assert!(script.contains("--depclean"), "{script}");
+    assert_eq!(script.matches("source=/etc/buildah-gentoo/certs.d/binhost.example.org:8443,").count(), 1, "{script}");
+    let steps = &plan.images[0].steps;
+    let emerge = steps.iter().position(|step| step.command().to_shell().contains("--getbinpkg")).unwrap();
+    for (index, step) in steps.iter().enumerate() {
+        let shell = step.command().to_shell();
+        assert_eq!(shell.contains("certs.d"), index == emerge, "step {index}: {shell}");
+        assert_eq!(shell.contains("BUILDAH_GENTOO_WGET_TLS_"), index == emerge, "step {index}: {shell}");
+    }
+    // The generated files name no mounted path: the image keeps them after the build.
+    for file in &plan.images[0].context_files {
+        assert!(!file.contents.contains("/run/buildah-gentoo") && !file.contents.contains("certs.d"), "{file:?}");
+    }
+}

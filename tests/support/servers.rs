@@ -1,7 +1,7 @@
 //! Real servers for the integration tests: on loopback only, on free ports, started by the test and
 //! killed when dropped. A distribution registry (Debian's `docker-registry`) with TLS, optionally
-//! requiring client certificates and htpasswd credentials, and the certificates it needs, made with
-//! openssl.
+//! requiring client certificates and htpasswd credentials; nginx serving a folder over TLS, optionally
+//! requiring client certificates; and the certificates they need, made with openssl.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -320,5 +320,75 @@ impl Registry {
                 .sum()
         }
         walk(self.storage.join("docker/registry/v2/repositories").as_std_path(), false)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// nginx
+
+/// nginx (Debian `nginx-light`) serving a folder over TLS on `127.0.0.1:<free port>` with the test
+/// server certificate; `host` is `localhost:<port>`, matching it. Each request is logged with its
+/// status and the client certificate's subject and verification result.
+pub struct Nginx {
+    pub port: u16,
+    pub host: String,
+    pub access_log: Utf8PathBuf,
+    pub error_log: Utf8PathBuf,
+    _server: Server,
+}
+
+impl Nginx {
+    /// Starts nginx serving `root`, its configuration and logs in `dir` (created). With
+    /// `require_client_certificate`, a request without a client certificate signed by the test CA
+    /// gets no file (`ssl_verify_client on`: nginx answers 400).
+    #[track_caller]
+    pub fn start_tls(
+        dir: &Utf8Path,
+        root: &Utf8Path,
+        certificates: &Certificates,
+        require_client_certificate: bool,
+    ) -> Nginx {
+        assert!(
+            xtask::prerequisites::is_installed("nginx"),
+            "nginx is missing: `cargo xtask test` installs it (Debian package nginx-light)"
+        );
+        std::fs::create_dir_all(dir.join("logs")).unwrap();
+        let port = free_port();
+        let access_log = dir.join("logs/access.log");
+        let error_log = dir.join("logs/error.log");
+        let client = if require_client_certificate {
+            format!("    ssl_client_certificate {};\n    ssl_verify_client on;\n", certificates.ca_cert)
+        } else {
+            String::new()
+        };
+        let config = dir.join("nginx.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "daemon off;\nmaster_process off;\nuser root root;\npid {dir}/nginx.pid;\nerror_log {error_log} info;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{\n  log_format tls '\"$request\" $status $body_bytes_sent client=\"$ssl_client_s_dn\" verify=$ssl_client_verify';\n  \
+                 access_log {access_log} tls;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  \
+                 server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n    \
+                 ssl_certificate {};\n    ssl_certificate_key {};\n{client}    root {root};\n  }}\n}}\n",
+                certificates.server_cert, certificates.server_key
+            ),
+        )
+        .unwrap();
+        let mut command = Command::new("nginx");
+        command.args(["-c", config.as_str(), "-p", dir.as_str(), "-e", error_log.as_str()]);
+        let mut server = Server::start("nginx", command, &dir.join("nginx.out"));
+        server.wait_until_listening(port, Duration::from_secs(10));
+        Nginx { port, host: format!("localhost:{port}"), access_log, error_log, _server: server }
+    }
+
+    /// The access log so far: one line per request, `"GET /path HTTP/1.1" status bytes client="..." verify=...`.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(&self.access_log).unwrap_or_default()
+    }
+
+    /// The error log so far (TLS handshake problems and refused clients show here, at `info`).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(&self.error_log).unwrap_or_default()
     }
 }

@@ -76,6 +76,7 @@ fn root_steps(settings: &Settings, tarball: &Utf8Path, wheel: &Utf8Path, referen
         container: CONTAINER,
         isolation: settings.isolation,
         mounts: vec![],
+        env: vec![],
         argv: argv.iter().map(|arg| arg.to_string()).collect(),
     };
     vec![

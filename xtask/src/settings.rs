@@ -1,6 +1,7 @@
 //! Settings: embedded defaults, then `buildah-gentoo.toml` at the workspace root, then environment
 //! variables (`BUILDAH_GENTOO_*`), then command-line flags. Nothing is required for a first run.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::{bail, Context, Result};
@@ -42,6 +43,9 @@ pub struct Settings {
     /// Where `binhost sync` publishes the local binary packages: a folder, `rsync://host/module/path`
     /// or `[user@]host:path` (rsync over ssh).
     pub binhost_publish: Option<String>,
+    /// The TLS files of the `https://` binhosts, by `host[:port]`: what `<certs_dir>/<host[:port]>/`
+    /// held when the settings were loaded. Only these folders are mounted into builds.
+    pub binhost_tls: BTreeMap<String, BinhostTls>,
 }
 
 /// A remote binary package host.
@@ -61,6 +65,98 @@ pub struct Binhost {
 
 fn default_binhost_priority() -> i32 {
     10
+}
+
+impl Binhost {
+    /// `host[:port]` of an `https://` uri: the name of its folder in `certs_dir` (none for a host
+    /// that could not name a folder there, such as `..`).
+    pub fn https_authority(&self) -> Option<&str> {
+        let rest = self.uri.strip_prefix("https://")?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let plain = authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:[]".contains(&b));
+        (plain && !authority.is_empty() && !authority.starts_with('.')).then_some(authority)
+    }
+
+    /// The environment variable that carries this binhost's wget TLS options into a build:
+    /// `BUILDAH_GENTOO_WGET_TLS_<NAME>`, the name in capitals with `-` and `.` as `_`.
+    pub fn wget_tls_var(&self) -> String {
+        let name: String =
+            self.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        format!("BUILDAH_GENTOO_WGET_TLS_{name}")
+    }
+}
+
+/// A binhost's TLS files in the containers `certs.d` layout, `<certs_dir>/<host[:port]>/`: a CA
+/// certificate (`*.crt`, e.g. `ca.crt`) and a client certificate `NAME.cert` with its key
+/// `NAME.key`. Found when the settings load; the folder is mounted read-only into the steps that
+/// fetch from the binhost, never copied, and its contents are not part of any input hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BinhostTls {
+    /// The folder on the host.
+    pub dir: Utf8PathBuf,
+    /// The CA certificate's file name, when the folder has one.
+    pub ca: Option<String>,
+    /// The client certificate's and its key's file names, when the folder has them.
+    pub client: Option<(String, String)>,
+}
+
+impl BinhostTls {
+    /// Reads `dir` (a `certs.d` folder). `None` when it holds neither a CA nor a client certificate.
+    /// wget takes one CA file and one client certificate, so a folder with more is an error.
+    pub fn discover(dir: &Utf8Path) -> Result<Option<BinhostTls>> {
+        let mut names = Vec::new();
+        for entry in dir.read_dir_utf8().with_context(|| format!("reading the certificates folder {dir}"))? {
+            let entry = entry.with_context(|| format!("reading the certificates folder {dir}"))?;
+            names.push(entry.file_name().to_owned());
+        }
+        names.sort();
+        let with = |suffix: &str| -> Vec<&String> { names.iter().filter(|name| name.ends_with(suffix)).collect() };
+        let (cas, certs, keys) = (with(".crt"), with(".cert"), with(".key"));
+        for name in cas.iter().chain(&certs).chain(&keys) {
+            if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                bail!("certificates folder {dir}: rename `{name}`: the file names it uses must not contain spaces");
+            }
+        }
+        if cas.len() > 1 {
+            bail!(
+                "certificates folder {dir} holds {} CA certificates ({}); wget reads one: put them in one ca.crt",
+                cas.len(),
+                join_names(&cas)
+            );
+        }
+        for cert in &certs {
+            let key = format!("{}.key", cert.trim_end_matches(".cert"));
+            if !names.contains(&key) {
+                bail!("certificates folder {dir}: client certificate `{cert}` has no key `{key}` next to it");
+            }
+        }
+        for key in &keys {
+            let cert = format!("{}.cert", key.trim_end_matches(".key"));
+            if !names.contains(&cert) {
+                bail!("certificates folder {dir}: key `{key}` has no client certificate `{cert}` next to it");
+            }
+        }
+        if certs.len() > 1 {
+            bail!(
+                "certificates folder {dir} holds {} client certificates ({}); a binhost download presents one: keep one pair",
+                certs.len(),
+                join_names(&certs)
+            );
+        }
+        let ca = cas.first().map(|name| name.to_string());
+        let client = certs.first().map(|cert| (cert.to_string(), format!("{}.key", cert.trim_end_matches(".cert"))));
+        if ca.is_none() && client.is_none() {
+            return Ok(None);
+        }
+        if dir.as_str().contains(',') {
+            bail!("certificates folder {dir}: buildah cannot mount a path containing `,`");
+        }
+        Ok(Some(BinhostTls { dir: dir.to_owned(), ca, client }))
+    }
+}
+
+fn join_names(names: &[&String]) -> String {
+    names.iter().map(|name| name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// buildah's `--isolation`.
@@ -174,6 +270,7 @@ impl Settings {
             binhosts: Vec::new(),
             binhost_keyring: None,
             binhost_publish: None,
+            binhost_tls: BTreeMap::new(),
         }
     }
 
@@ -258,7 +355,38 @@ impl Settings {
         }
 
         settings.validate()?;
+        settings.binhost_tls = settings.discover_binhost_tls()?;
         Ok(settings)
+    }
+
+    /// The `certs_dir` folders of the `https://` binhosts, those that exist.
+    fn discover_binhost_tls(&self) -> Result<BTreeMap<String, BinhostTls>> {
+        let mut found = BTreeMap::new();
+        let Some(certs_dir) = &self.certs_dir else { return Ok(found) };
+        for binhost in &self.binhosts {
+            let Some(authority) = binhost.https_authority() else { continue };
+            let dir = certs_dir.join(authority);
+            if found.contains_key(authority) || !dir.is_dir() {
+                continue;
+            }
+            let tls = BinhostTls::discover(&dir).with_context(|| format!("binhost `{}`", binhost.name))?;
+            if let Some(tls) = tls {
+                found.insert(authority.to_owned(), tls);
+            }
+        }
+        let mut vars = BTreeMap::new();
+        for binhost in &self.binhosts {
+            if binhost.https_authority().is_some_and(|authority| found.contains_key(authority)) {
+                if let Some(other) = vars.insert(binhost.wget_tls_var(), &binhost.name) {
+                    bail!(
+                        "binhosts `{other}` and `{}` both pass their TLS options in {}: rename one",
+                        binhost.name,
+                        binhost.wget_tls_var()
+                    );
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn apply_file(&mut self, text: &str) -> Result<()> {
@@ -439,5 +567,76 @@ mod tests {
 
         let error = load(None, &[("BUILDAH_GENTOO_REPOSITORY", "relative/repo")], Overrides::default()).unwrap_err();
         assert!(format!("{error:#}").contains("must be an absolute path"));
+    }
+
+    /// A workspace with a settings file and `certs.d/<folder>/` holding `files`; the settings it loads.
+    fn load_with_certs(binhosts: &str, folder: &str, files: &[&str]) -> (tempfile::TempDir, Result<Settings>) {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Utf8Path::from_path(dir.path()).unwrap().to_owned();
+        let certs = workspace.join("x509/certs.d").join(folder);
+        std::fs::create_dir_all(&certs).unwrap();
+        for file in files {
+            std::fs::write(certs.join(file), "PEM\n").unwrap();
+        }
+        let text = format!("certs-dir = \"x509/certs.d\"\n{binhosts}");
+        std::fs::write(workspace.join(SETTINGS_FILE), text).unwrap();
+        let env = |key: &str| (key == "HOME").then(|| "/home/u".to_owned());
+        let settings = Settings::load(&workspace, &env, &Overrides::default());
+        (dir, settings)
+    }
+
+    const TLS_BINHOSTS: &str = "[[binhost]]\nname = \"lab.tls\"\nuri = \"https://bin.example:8443/amd64\"\nverify-signature = false\n\
+                                [[binhost]]\nname = \"plain\"\nuri = \"http://bin.example:8443/amd64\"\nverify-signature = false\n";
+
+    #[test]
+    fn https_binhosts_find_their_certificates_folder() {
+        let (dir, settings) =
+            load_with_certs(TLS_BINHOSTS, "bin.example:8443", &["ca.crt", "me.cert", "me.key", "notes.txt"]);
+        let settings = settings.unwrap();
+        let folder = Utf8Path::from_path(dir.path()).unwrap().join("x509/certs.d/bin.example:8443");
+        let expected =
+            BinhostTls { dir: folder, ca: Some("ca.crt".into()), client: Some(("me.cert".into(), "me.key".into())) };
+        assert_eq!(settings.binhost_tls, BTreeMap::from([("bin.example:8443".to_owned(), expected)]));
+        assert_eq!(settings.binhosts[0].https_authority(), Some("bin.example:8443"));
+        assert_eq!(settings.binhosts[1].https_authority(), None, "http:// binhosts get no certificates");
+        let odd = |uri: &str| Binhost { name: "x".into(), uri: uri.into(), priority: 1, verify_signature: None };
+        assert_eq!(odd("https://[::1]:8443").https_authority(), Some("[::1]:8443"));
+        assert_eq!(odd("https://../up").https_authority(), None);
+        assert_eq!(settings.binhosts[0].wget_tls_var(), "BUILDAH_GENTOO_WGET_TLS_LAB_TLS");
+
+        // A CA alone is enough (a server certificate from a private CA, no client certificate).
+        let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", &["ca.crt"]);
+        let tls = &settings.unwrap().binhost_tls["bin.example:8443"];
+        assert_eq!((tls.ca.as_deref(), tls.client.is_none()), (Some("ca.crt"), true));
+
+        // No folder for the host, or nothing usable in it: nothing to mount.
+        let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "other.example:8443", &["ca.crt"]);
+        assert!(settings.unwrap().binhost_tls.is_empty());
+        let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", &["README"]);
+        assert!(settings.unwrap().binhost_tls.is_empty());
+    }
+
+    #[test]
+    fn certificates_folders_wget_cannot_use_are_refused() {
+        for (files, expected) in [
+            (&["ca.crt", "me.cert"][..], "client certificate `me.cert` has no key `me.key`"),
+            (&["ca.crt", "me.key"][..], "key `me.key` has no client certificate `me.cert`"),
+            (&["a.cert", "a.key", "b.cert", "b.key"][..], "holds 2 client certificates (a.cert, b.cert)"),
+            (&["ca.crt", "extra.crt"][..], "holds 2 CA certificates (ca.crt, extra.crt)"),
+            (&["my ca.crt"][..], "rename `my ca.crt`"),
+        ] {
+            let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", files);
+            let text = format!("{:#}", settings.unwrap_err());
+            assert!(text.contains(expected) && text.contains("binhost `lab.tls`"), "{files:?}: {text}");
+        }
+
+        let clash = "[[binhost]]\nname = \"a-b\"\nuri = \"https://bin.example:8443/one\"\nverify-signature = false\n\
+                     [[binhost]]\nname = \"a.b\"\nuri = \"https://bin.example:8443/two\"\nverify-signature = false\n";
+        let (_dir, settings) = load_with_certs(clash, "bin.example:8443", &["ca.crt"]);
+        let text = format!("{:#}", settings.unwrap_err());
+        assert!(
+            text.contains("binhosts `a-b` and `a.b` both pass their TLS options in BUILDAH_GENTOO_WGET_TLS_A_B"),
+            "{text}"
+        );
     }
 }

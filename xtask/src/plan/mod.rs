@@ -25,8 +25,15 @@ use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, SIZE, SIZE_
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
 /// The label carrying the image's name.
 pub const IMAGE_LABEL: &str = "io.buildah-gentoo.image";
+/// Turns a root's `/etc/portage/make.conf` file into the first fragment of a make.conf folder.
+const MAKE_CONF_TO_FOLDER: &str = "if [ -f /etc/portage/make.conf ]; then \
+     mv /etc/portage/make.conf /etc/portage/make.conf.stage3 && mkdir /etc/portage/make.conf && \
+     mv /etc/portage/make.conf.stage3 /etc/portage/make.conf/00-stage3.conf; fi";
+
 /// Where an image that trusts the site CA gets its certificate.
 pub const SITE_CA_PATH: &str = "/usr/local/share/ca-certificates/buildah-gentoo-site-ca.crt";
+/// Where the steps that fetch from a binhost find its certificates folder: `<this>/<host[:port]>`.
+pub const BINHOST_CERTS_MOUNT: &str = "/run/buildah-gentoo/certs";
 /// The label carrying the image's input hash.
 pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
 /// Tags carrying an input hash start with this.
@@ -128,7 +135,11 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
 
     let context_dir = settings.work_dir.join("context").join(file_stem(name));
     let mut context_files = vec![portage_files::tool_make_conf(settings.isolation)];
-    context_files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some()));
+    context_files.extend(portage_files::binrepos(
+        &settings.binhosts,
+        settings.binhost_keyring.is_some(),
+        &settings.binhost_tls,
+    ));
     context_files.extend(portage_files::image_files(image, depth(registry, image)));
 
     let mut steps = vec![Step::From {
@@ -137,18 +148,19 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
         image: Word::text(base.as_str()),
         pull,
     }];
-    let run = |argv: &[&str], mounts: Vec<Mount>| Step::Run {
+    let run_with = |argv: &[&str], mounts: Vec<Mount>, env: Vec<(String, String)>| Step::Run {
         container: CONTAINER,
         isolation: settings.isolation,
         mounts,
+        env,
         argv: argv.iter().map(|arg| arg.to_string()).collect(),
     };
+    let run = |argv: &[&str], mounts: Vec<Mount>| run_with(argv, mounts, vec![]);
     if let ResolvedParent::Root(Root::Registry(_)) = registry.parent_of(image) {
         // A stage3's make.conf is a file; ours are fragments in a make.conf folder, so the stage3's
-        // own file becomes the folder's first fragment.
-        steps.push(run(&["mv", "/etc/portage/make.conf", "/etc/portage/make.conf.stage3"], vec![]));
-        steps.push(run(&["mkdir", "/etc/portage/make.conf"], vec![]));
-        steps.push(run(&["mv", "/etc/portage/make.conf.stage3", "/etc/portage/make.conf/00-stage3.conf"], vec![]));
+        // own file becomes the folder's first fragment. A fixed script (no value of the image's in
+        // it), because it must leave a root whose make.conf is a folder already as it is.
+        steps.push(run(&["/bin/sh", "-c", MAKE_CONF_TO_FOLDER], vec![]));
     }
     steps.push(Step::Copy {
         container: CONTAINER,
@@ -176,7 +188,9 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
             argv.push("--getbinpkg");
         }
         argv.extend(packages.iter().map(|atom| atom.as_str()));
-        steps.push(run(&argv, mounts.clone()));
+        // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
+        let (tls_mounts, env) = binhost_tls(settings);
+        steps.push(run_with(&argv, [mounts.clone(), tls_mounts].concat(), env));
     }
 
     let depclean = image.depclean().unwrap_or(!registry.has_children(image));
@@ -233,6 +247,7 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
             container: TEST_CONTAINER,
             isolation: settings.isolation,
             mounts: vec![],
+            env: vec![],
             argv: test.iter().map(|arg| arg.to_string()).collect(),
         });
         steps.push(Step::Remove { container: TEST_CONTAINER });
@@ -297,6 +312,36 @@ fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
         }
     }
     mounts
+}
+
+/// The certificates folders of the binhosts that have one, mounted read-only (never copied: no
+/// layer gets them, and their contents are no input of the image's hash), and for each such binhost
+/// the wget options its binrepos.conf fetch command takes from the environment (see
+/// [`portage_files::wget_command`]).
+fn binhost_tls(settings: &Settings) -> (Vec<Mount>, Vec<(String, String)>) {
+    let mut mounts: Vec<Mount> = Vec::new();
+    let mut env = Vec::new();
+    for binhost in &settings.binhosts {
+        let Some((authority, tls)) =
+            binhost.https_authority().and_then(|authority| Some((authority, settings.binhost_tls.get(authority)?)))
+        else {
+            continue;
+        };
+        let target = format!("{BINHOST_CERTS_MOUNT}/{authority}");
+        if !mounts.iter().any(|mount| mount.target == target) {
+            mounts.push(Mount { source: Word::text(tls.dir.as_str()), target: target.clone(), read_only: true });
+        }
+        let mut options = Vec::new();
+        if let Some(ca) = &tls.ca {
+            options.push(format!("--ca-certificate={target}/{ca}"));
+        }
+        if let Some((cert, key)) = &tls.client {
+            options.push(format!("--certificate={target}/{cert}"));
+            options.push(format!("--private-key={target}/{key}"));
+        }
+        env.push((binhost.wget_tls_var(), options.join(" ")));
+    }
+    (mounts, env)
 }
 
 /// The command that removes one kind of file the image does not want.

@@ -1,10 +1,12 @@
 //! The portage configuration files an image's declarations become. They reach the container as
 //! files in the image's build context, copied with one `buildah copy`, never through a shell.
 
+use std::collections::BTreeMap;
+
 use image_defs::{Image, UseFlag};
 use serde::Serialize;
 
-use crate::settings::{Binhost, Isolation};
+use crate::settings::{Binhost, BinhostTls, Isolation};
 
 /// A generated file, at `path` (relative to the container's `/`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,22 +44,46 @@ pub fn tool_make_conf(isolation: Isolation) -> ContextFile {
 
 /// `/etc/portage/binrepos.conf/<name>.conf` for each remote binhost. Signatures are verified unless
 /// the binhost says `verify-signature = false`; settings validation makes sure a verifying binhost has
-/// a keyring.
-pub fn binrepos(binhosts: &[Binhost], has_keyring: bool) -> Vec<ContextFile> {
+/// a keyring. A binhost with TLS files (`tls`, by `host[:port]`) also gets a fetch and a resume command:
+/// see [`wget_command`].
+pub fn binrepos(binhosts: &[Binhost], has_keyring: bool, tls: &BTreeMap<String, BinhostTls>) -> Vec<ContextFile> {
     binhosts
         .iter()
         .map(|binhost| {
             // Unset means a keyring is configured (settings validation insists on one or the other).
             let verify = binhost.verify_signature.unwrap_or(has_keyring);
-            ContextFile {
-                path: format!("etc/portage/binrepos.conf/{}.conf", binhost.name),
-                contents: format!(
-                    "# Written by buildah-gentoo from the settings' binhosts.\n[{}]\nsync-uri = {}\npriority = {}\nverify-signature = {}\n",
-                    binhost.name, binhost.uri, binhost.priority, verify
-                ),
+            let mut contents = format!(
+                "# Written by buildah-gentoo from the settings' binhosts.\n[{}]\nsync-uri = {}\npriority = {}\nverify-signature = {}\n",
+                binhost.name, binhost.uri, binhost.priority, verify
+            );
+            if binhost.https_authority().is_some_and(|authority| tls.contains_key(authority)) {
+                let var = binhost.wget_tls_var();
+                contents.push_str(&format!(
+                    "# The build passes the wget options for this binhost's certificates (mounted, never copied)\n\
+                     # in {var}; where that is unset, these are portage's default wget\n\
+                     # commands. A fetchcommand also has portage fetch the index with wget: its own HTTP client\n\
+                     # presents no client certificate.\n\
+                     fetchcommand = {}\nresumecommand = {}\n",
+                    wget_command(&var, false),
+                    wget_command(&var, true)
+                ));
             }
+            ContextFile { path: format!("etc/portage/binrepos.conf/{}.conf", binhost.name), contents }
         })
         .collect()
+}
+
+/// A binrepos.conf `fetchcommand` (or with `resume`, `resumecommand`): portage's default wget command
+/// (make.globals' `FETCHCOMMAND`, `RESUMECOMMAND`) with the options in the environment variable `var`
+/// added. The options are paths into the build's certificate mount, so they reach the command only
+/// through the environment of the build step: no path that exists only during the build is written
+/// into the image. `sh` splits them (with globbing off); portage expands `${DISTDIR}`, `${FILE}` and
+/// `${URI}` and turns `\$` into `$` before `sh` runs.
+pub fn wget_command(var: &str, resume: bool) -> String {
+    let resume = if resume { "-c " } else { "" };
+    format!(
+        r#"sh -c 'set -f; exec wget {resume}-t 3 -T 60 --passive-ftp -U "Portage (Gentoo, gentoo.org) distfile-fetch" \${{{var}}} -O "\$1" "\$2"' wget "${{DISTDIR}}/${{FILE}}" "${{URI}}""#
+    )
 }
 
 /// The image's own files: a make.conf fragment (ordered after its ancestors' by `depth`) and the

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::command::{Command, Var, Word};
+use super::command::{Command, Piece, Var, Word};
 use crate::settings::Isolation;
 
 /// The working container of the image being built.
@@ -31,7 +31,7 @@ pub enum Pull {
     Missing,
 }
 
-/// A `--volume` of `buildah run`.
+/// A bind mount of `buildah run`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mount {
     pub source: Word,
@@ -40,11 +40,30 @@ pub struct Mount {
 }
 
 impl Mount {
-    fn to_word(&self) -> Word {
-        let mut word = self.source.clone();
-        let suffix = if self.read_only { ":ro" } else { "" };
-        word.0.push(super::command::Piece::Text(format!(":{}{suffix}", self.target)));
-        word
+    /// `--volume SOURCE:TARGET[:ro]`, or, when a path holds a `:` (a certificates folder named
+    /// `host:port`), which `--volume` would split at, `--mount type=bind,source=...,destination=...[,ro]`.
+    fn args(&self) -> [Word; 2] {
+        let has_colon = self.target.contains(':')
+            || self.source.0.iter().any(|piece| matches!(piece, Piece::Text(text) if text.contains(':')));
+        let (flag, mut word, rest) = if has_colon {
+            let suffix = if self.read_only { ",ro" } else { "" };
+            let mut word = Word::text("type=bind,source=");
+            word.0.extend(self.source.0.iter().cloned());
+            ("--mount", word, format!(",destination={}{suffix}", self.target))
+        } else {
+            let suffix = if self.read_only { ":ro" } else { "" };
+            ("--volume", self.source.clone(), format!(":{}{suffix}", self.target))
+        };
+        word.0.push(Piece::Text(rest));
+        // Adjacent literal pieces as one, so the shell form quotes the argument once.
+        let mut pieces: Vec<Piece> = Vec::new();
+        for piece in word.0 {
+            match (pieces.last_mut(), piece) {
+                (Some(Piece::Text(last)), Piece::Text(text)) => last.push_str(&text),
+                (_, piece) => pieces.push(piece),
+            }
+        }
+        [Word::text(flag), Word(pieces)]
     }
 }
 
@@ -91,8 +110,9 @@ pub enum Step {
     Add { container: Var, source: Word, destination: String },
     /// `buildah copy CONTAINER SOURCE DESTINATION`.
     Copy { container: Var, source: Word, destination: String, chmod: Option<u32> },
-    /// `buildah run CONTAINER -- ARGV`, with volumes.
-    Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String> },
+    /// `buildah run CONTAINER -- ARGV`, with volumes and environment variables of this step alone
+    /// (not the image's: `buildah config --env` sets those).
+    Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, env: Vec<(String, String)>, argv: Vec<String> },
     /// `VAR=$(buildah run CONTAINER -- du -sxb /)`: the root filesystem's size in bytes.
     Measure { container: Var, isolation: Isolation, into: Var },
     /// `buildah config OPTIONS CONTAINER`.
@@ -161,10 +181,14 @@ impl Step {
                 }
                 command.arg(Word::var(*container)).arg(source.clone()).arg(destination.as_str())
             }
-            Step::Run { container, isolation, mounts, argv } => {
+            Step::Run { container, isolation, mounts, env, argv } => {
                 let mut command = buildah(&["buildah", "run", "--isolation", isolation.as_str()]);
                 for mount in mounts {
-                    command = command.arg("--volume").arg(mount.to_word());
+                    command = command.args(mount.args());
+                }
+                for (key, value) in env {
+                    // Unlike `buildah config --env`, `buildah run --env` takes the value verbatim.
+                    command = command.arg("--env").arg(format!("{key}={value}"));
                 }
                 command.arg(Word::var(*container)).arg("--").args(argv.iter().map(String::as_str))
             }
@@ -190,5 +214,34 @@ impl Step {
             Step::Unmount { container } => buildah(&["buildah", "umount"]).arg(Word::var(*container)),
             Step::Remove { container } => buildah(&["buildah", "rm"]).arg(Word::var(*container)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_renders_volumes_mounts_for_paths_with_colons_and_verbatim_env() {
+        let step = Step::Run {
+            container: CONTAINER,
+            isolation: Isolation::Chroot,
+            mounts: vec![
+                Mount { source: Word::text("/cache/binpkgs"), target: "/var/cache/binpkgs".into(), read_only: false },
+                Mount {
+                    source: Word::text("/x509/certs.d/bin.example:8443"),
+                    target: "/run/buildah-gentoo/certs/bin.example:8443".into(),
+                    read_only: true,
+                },
+            ],
+            env: vec![("OPTS".into(), "--a=/x $HOME".into())],
+            argv: vec!["emerge".into()],
+        };
+        assert_eq!(
+            step.command().to_shell(),
+            "buildah run --isolation chroot --volume /cache/binpkgs:/var/cache/binpkgs \
+             --mount 'type=bind,source=/x509/certs.d/bin.example:8443,destination=/run/buildah-gentoo/certs/bin.example:8443,ro' \
+             --env 'OPTS=--a=/x $HOME' \"${ctr}\" -- emerge"
+        );
     }
 }
