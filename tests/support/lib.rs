@@ -26,5 +26,6 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         settings,
         date_tag: "20260101".to_owned(),
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
+        packages: Default::default(),
     }
 }

@@ -147,6 +147,7 @@ impl Context {
             settings: &self.settings,
             date_tag: crate::clock::today_utc(),
             rig_root: crate::rig::root_reference(&self.workspace),
+            packages: Default::default(),
         }
     }
 }
