@@ -23,7 +23,7 @@ fn label_list(reference: &str, label: &str) -> Vec<String> {
     value.split_whitespace().map(str::to_owned).collect()
 }
 
-/// 1, 2 and 4. A minimal image of greeter holds greeter and its run-time dependency (libgreet), not
+/// Issue tests 1, 2 and 4: a minimal image of greeter holds greeter and its run-time dependency (libgreet), not
 /// its build-time one (buildtool), nor python, nor portage; the user its package creates; it is under
 /// 1% of greeter built on the full rig root; and its post-build test ran (busybox gives it a shell).
 #[test]
@@ -134,7 +134,7 @@ fn mounted_file(reference: &str, path: &str) -> tempfile::TempPath {
     copy
 }
 
-/// 3. A minimal child of a minimal parent does not install the parent's packages again: hello-min asks
+/// Issue test 3: a minimal child of a minimal parent does not install the parent's packages again: hello-min asks
 /// for libgreet too, which greeter-min holds (without a package database), and its own layer holds
 /// only hello. `plan` shows the package.provided it gets, once the parent is built.
 #[test]
@@ -219,7 +219,7 @@ fn a_minimal_child_does_not_reinstall_its_minimal_parents_packages() {
     );
 }
 
-/// 5. Built again (images removed, binary packages kept), a minimal image comes from binary packages
+/// Issue test 5: built again (images removed, binary packages kept), a minimal image comes from binary packages
 /// only; and with nothing changed, nothing is built at all.
 #[test]
 fn a_second_build_of_a_minimal_image_comes_from_binary_packages() {

@@ -84,6 +84,33 @@ fn normalize(reference: &str) -> String {
     name
 }
 
+/// The labels of an image in local storage (`buildah inspect --type image`).
+pub fn labels(sh: &Shell, reference: &str) -> Result<BTreeMap<String, String>> {
+    let json = cmd!(sh, "buildah inspect --type image {reference}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .with_context(|| format!("inspecting the image {reference}"))?;
+    let inspected: serde_json::Value =
+        serde_json::from_str(&json).with_context(|| format!("reading `buildah inspect` of {reference}"))?;
+    Ok(inspected["OCIv1"]["config"]["Labels"]
+        .as_object()
+        .map(|labels| {
+            labels.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned()))).collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Every package a built minimal image holds (`CAT/PF`, sorted), from its labels: what its package
+/// database listed when it was built plus what its minimal parent held. `None` when the image has no
+/// such label (a full image, or one built before minimal images existed).
+pub fn recorded_packages(labels: &BTreeMap<String, String>) -> Option<Vec<String>> {
+    let own = labels.get(PACKAGES_LABEL)?;
+    let inherited = labels.get(PROVIDED_LABEL).map(String::as_str).unwrap_or_default();
+    let all: BTreeSet<&str> = own.split_whitespace().chain(inherited.split_whitespace()).collect();
+    Some(all.into_iter().map(str::to_owned).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,31 +142,4 @@ mod tests {
         assert_eq!(recorded_packages(&empty), Some(vec![]));
         assert_eq!(recorded_packages(&labels(&[(PROVIDED_LABEL, "a/b-1")])), None);
     }
-}
-
-/// The labels of an image in local storage (`buildah inspect --type image`).
-pub fn labels(sh: &Shell, reference: &str) -> Result<BTreeMap<String, String>> {
-    let json = cmd!(sh, "buildah inspect --type image {reference}")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .with_context(|| format!("inspecting the image {reference}"))?;
-    let inspected: serde_json::Value =
-        serde_json::from_str(&json).with_context(|| format!("reading `buildah inspect` of {reference}"))?;
-    Ok(inspected["OCIv1"]["config"]["Labels"]
-        .as_object()
-        .map(|labels| {
-            labels.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned()))).collect()
-        })
-        .unwrap_or_default())
-}
-
-/// Every package a built minimal image holds (`CAT/PF`, sorted), from its labels: what its package
-/// database listed when it was built plus what its minimal parent held. `None` when the image has no
-/// such label (a full image, or one built before minimal images existed).
-pub fn recorded_packages(labels: &BTreeMap<String, String>) -> Option<Vec<String>> {
-    let own = labels.get(PACKAGES_LABEL)?;
-    let inherited = labels.get(PROVIDED_LABEL).map(String::as_str).unwrap_or_default();
-    let all: BTreeSet<&str> = own.split_whitespace().chain(inherited.split_whitespace()).collect();
-    Some(all.into_iter().map(str::to_owned).collect())
 }
