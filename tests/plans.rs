@@ -134,3 +134,40 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
         assert!(!file.contents.contains("/run/buildah-gentoo") && !file.contents.contains("certs.d"), "{file:?}");
     }
 }
+
+#[test]
+fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
+    let registry = Registry::global().unwrap();
+    let settings = fixed_settings();
+    let mut inputs = fixed_inputs(registry, &settings);
+    let greeter_min = ["acct-group/rig-0", "acct-user/rig-0", "app-misc/greeter-1", "dev-libs/libgreet-1"];
+    inputs.packages.insert("rig/greeter-min".into(), greeter_min.iter().map(|p| p.to_string()).collect());
+    let plan = plan::plan(&[registry.get("rig/hello-min").unwrap()], &inputs).unwrap();
+    let image = &plan.images[0];
+    let provided = image.context_files.iter().find(|file| file.path == "etc/portage/profile/package.provided");
+    insta::assert_snapshot!("file@rig+hello-min@package.provided-known", provided.expect("package.provided").contents);
+    let minimal = image.minimal.as_ref().unwrap();
+    assert_eq!(minimal.minimal_parent.as_deref(), Some("rig/greeter-min"));
+    assert_eq!(minimal.provided.as_deref(), Some(&greeter_min.map(String::from)[..]));
+    let script = script::render(&plan, "rig/hello-min");
+    assert!(
+        script.contains(
+            "# Already in `rig/greeter-min`, not installed again (package.provided): acct-group/rig-0 \
+             acct-user/rig-0 app-misc/greeter-1 dev-libs/libgreet-1\n"
+        ),
+        "{script}"
+    );
+    // The child records what it was given, so its own children know everything it holds.
+    assert!(
+        script.contains(
+            "--label 'io.buildah-gentoo.provided=acct-group/rig-0\nacct-user/rig-0\napp-misc/greeter-1\n\
+             dev-libs/libgreet-1'"
+        ),
+        "{script}"
+    );
+
+    // On scratch (its parent is full) there is nothing to provide.
+    let busybox = plan::plan(&[registry.get("rig/busybox").unwrap()], &inputs).unwrap();
+    assert!(busybox.images[0].context_files.iter().all(|file| !file.path.contains("package.provided")));
+    assert_eq!(busybox.images[0].base, "scratch");
+}

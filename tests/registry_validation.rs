@@ -1,6 +1,7 @@
 //! The registry refuses broken image sets before anything runs, naming the images involved.
 
-use image_defs::{Image, Parent, Registry};
+use image_defs::registry::ResolvedParent;
+use image_defs::{Cleanup, Image, Layout, Parent, Registry, Root};
 
 macro_rules! image {
     ($type:ident, $name:literal, $parent:expr) => {
@@ -27,6 +28,63 @@ image!(CycleB, "cycle-b", Parent::named("cycle-c"));
 image!(CycleC, "cycle-c", Parent::image::<CycleA>());
 image!(BadName, "Bad_Name", Parent::named("root1"));
 image!(BadSeparator, "rig//x", Parent::named("root1"));
+
+/// A minimal image: `$builder` is `None` or `Some(parent)`, `$extra` more trait methods.
+macro_rules! minimal {
+    ($type:ident, $name:literal, $parent:expr, $builder:expr $(, $extra:item)*) => {
+        struct $type;
+        impl Image for $type {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn parent(&self) -> Parent {
+                $parent
+            }
+            fn layout(&self) -> Layout {
+                Layout::Minimal
+            }
+            fn builder(&self) -> Option<Parent> {
+                $builder
+            }
+            $($extra)*
+        }
+    };
+}
+
+image!(Tools, "tools", Parent::named("root1"));
+minimal!(MinOnFull, "min-on-full", Parent::named("child"), None);
+minimal!(MinOnMin, "min-on-min", Parent::named("min-on-full"), None);
+minimal!(MinOnMinOnMin, "min-on-min-on-min", Parent::named("min-on-min"), None);
+minimal!(MinWithBuilder, "min-with-builder", Parent::named("min-on-full"), Some(Parent::named("tools")));
+minimal!(MinOnRoot, "min-on-root", Parent::Root(Root::Rig), None);
+minimal!(MinOnBuilt, "min-on-built", Parent::named("min-with-builder"), None);
+image!(FullOnMin, "full-on-min", Parent::named("min-on-full"));
+minimal!(MinBuiltInMin, "min-built-in-min", Parent::named("child"), Some(Parent::named("min-on-full")));
+minimal!(MinMissingBuilder, "min-missing-builder", Parent::named("child"), Some(Parent::named("nowhere")));
+minimal!(
+    MinDepclean,
+    "min-depclean",
+    Parent::named("child"),
+    None,
+    fn depclean(&self) -> Option<bool> {
+        Some(true)
+    }
+);
+struct FullBuilder;
+impl Image for FullBuilder {
+    fn name(&self) -> &'static str {
+        "full-builder"
+    }
+    fn parent(&self) -> Parent {
+        Parent::named("root1")
+    }
+    fn builder(&self) -> Option<Parent> {
+        Some(Parent::named("child"))
+    }
+    fn cleanups(&self) -> Vec<Cleanup> {
+        vec![Cleanup::PackageDatabase]
+    }
+}
 
 fn problems(images: Vec<&'static dyn Image>) -> Vec<String> {
     match Registry::new(images) {
@@ -82,4 +140,72 @@ fn the_example_images_are_valid() {
     assert!(registry.get("nginx").is_some());
     let error = registry.lookup("ngnix").err().expect("no such image");
     assert!(error.starts_with("no image named `ngnix`; known images: stage3, "), "{error}");
+}
+
+#[test]
+fn minimal_images_find_their_builder_and_minimal_parent() {
+    let registry = Registry::new(vec![
+        &MinOnMinOnMin,
+        &MinOnMin,
+        &MinOnFull,
+        &MinWithBuilder,
+        &MinOnBuilt,
+        &MinOnRoot,
+        &Child,
+        &Root1,
+        &Tools,
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let name = |image: Option<&'static dyn Image>| image.map(|image| image.name());
+    let builder = |image: &dyn Image| name(registry.builder_image(image));
+    // On a full parent: built in the parent, on scratch.
+    assert_eq!(builder(&MinOnFull), Some("child"));
+    assert_eq!(name(registry.minimal_parent(&MinOnFull)), None);
+    // On minimal parents: the new root starts from the parent, the builder is the nearest full ancestor.
+    assert_eq!(builder(&MinOnMin), Some("child"));
+    assert_eq!(name(registry.minimal_parent(&MinOnMin)), Some("min-on-full"));
+    assert_eq!(builder(&MinOnMinOnMin), Some("child"));
+    assert_eq!(name(registry.minimal_parent(&MinOnMinOnMin)), Some("min-on-min"));
+    // An explicit builder wins, and the minimal children inherit it.
+    assert_eq!(builder(&MinWithBuilder), Some("tools"));
+    assert_eq!(builder(&MinOnBuilt), Some("tools"));
+    // On a root: built in the root.
+    assert_eq!(registry.builder_of(&MinOnRoot), Some(ResolvedParent::Root(Root::Rig)));
+    assert_eq!(registry.root_of(&MinOnRoot), Root::Rig);
+    // Full images have neither.
+    assert_eq!(registry.builder_of(&Child), None);
+    assert_eq!(name(registry.minimal_parent(&Child)), None);
+
+    // Builders are dependencies: built before, included with --deps, and not leaves.
+    let names: Vec<&str> = registry.in_order().map(|image| image.name()).collect();
+    let position = |name: &str| names.iter().position(|n| *n == name).unwrap();
+    assert!(position("tools") < position("min-with-builder"), "{names:?}");
+    let deps: Vec<&str> =
+        registry.with_ancestors(&["min-on-built"]).unwrap().iter().map(|image| image.name()).collect();
+    assert_eq!(deps, ["root1", "child", "min-on-full", "tools", "min-with-builder", "min-on-built"]);
+    assert!(registry.has_children(&Tools));
+    let dependencies: Vec<&str> = registry.dependencies(&MinWithBuilder).iter().map(|image| image.name()).collect();
+    assert_eq!(dependencies, ["min-on-full", "tools"]);
+}
+
+#[test]
+fn layouts_that_cannot_build_are_refused_with_the_fix() {
+    let found = problems(vec![&Root1, &Child, &MinOnFull, &FullOnMin, &MinBuiltInMin, &MinDepclean, &FullBuilder]);
+    assert_eq!(
+        found,
+        [
+            "image `full-on-min` is full but its parent `min-on-full` is minimal (no portage to emerge with): \
+             make `full-on-min` minimal too (`fn layout(&self) -> Layout { Layout::Minimal }`)",
+            "image `min-built-in-min` has builder `min-on-full`, which is minimal: a builder needs portage \
+             (use a full image or a root)",
+            "image `min-depclean` is minimal and asks for depclean: build-time dependencies of a minimal image \
+             stay in its builder, there is nothing to depclean (drop `fn depclean`)",
+            "image `full-builder` declares a builder but is not minimal: only `Layout::Minimal` images are built \
+             in a builder",
+            "image `full-builder` is full and drops its package database: portage in it (and in every image \
+             built on it) needs /var/db/pkg; `Cleanup::PackageDatabase` is for minimal images",
+        ]
+    );
+    let found = problems(vec![&Root1, &Child, &MinMissingBuilder]);
+    assert_eq!(found, ["image `min-missing-builder` has builder `nowhere`, which is not a registered image"]);
 }

@@ -13,8 +13,23 @@ pub trait Image: Any + Send + Sync {
     /// (`base`, `nginx`, `rig/hello`). The repository is `<namespace>/<name>`.
     fn name(&self) -> &'static str;
 
-    /// What the image is built on.
+    /// What the image is built on: the image it derives from. For a [`Layout::Minimal`] image whose
+    /// parent is full, the parent is its builder and the new root starts empty (scratch); whose parent
+    /// is minimal, the new root starts from the parent.
     fn parent(&self) -> Parent;
+
+    /// How the image is made from its parent: by emerging in a container of the parent (the default),
+    /// or, minimal, by emerging into an empty root that holds only the run-time files.
+    fn layout(&self) -> Layout {
+        Layout::Full
+    }
+
+    /// The image (with portage) a minimal image's packages are emerged in. `None` (the default): its
+    /// parent when the parent is full, else its minimal parent's builder (the nearest full ancestor).
+    /// Only minimal images have a builder.
+    fn builder(&self) -> Option<Parent> {
+        None
+    }
 
     /// A one-line description, shown by `list --json`.
     fn description(&self) -> &'static str {
@@ -99,11 +114,14 @@ pub trait Image: Any + Send + Sync {
 
     /// Whether `emerge --depclean --with-bdeps=n` runs after the install, removing build-only
     /// dependencies. `None` (the default) runs it for leaf images (images no other image builds on).
+    /// Minimal images never need it (build-time dependencies stay in the builder); `Some(true)` on one
+    /// is refused.
     fn depclean(&self) -> Option<bool> {
         None
     }
 
-    /// Files removed at the end of the build (docs, man pages, headers, static libraries).
+    /// Files removed at the end of the build (docs, man pages, headers, static libraries; for minimal
+    /// images also the package database).
     fn cleanups(&self) -> Vec<Cleanup> {
         Vec::new()
     }
@@ -176,6 +194,20 @@ pub enum Root {
     Rig,
 }
 
+/// How an image is made from its parent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layout {
+    /// emerge runs in a container of the parent: the image is the parent plus the packages, with
+    /// everything the parent has (portage, compiler, python).
+    #[default]
+    Full,
+    /// Two-phase build: a builder (an image with portage) emerges the packages with
+    /// `--root` into a new root that starts empty (scratch) or from a minimal parent; run-time
+    /// dependencies land in the new root, build-time ones stay in the builder. The image is the
+    /// minimal parent plus that root.
+    Minimal,
+}
+
 /// Files an image drops at the end of its build, to be smaller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Cleanup {
@@ -185,12 +217,17 @@ pub enum Cleanup {
     ManPages,
     /// `/usr/include`.
     Headers,
-    /// Static libraries (`*.a`, `*.la`) under `/usr` and `/lib*`.
+    /// Static libraries (`*.a`, `*.la`) under `/usr` (the whole root for minimal images).
     StaticLibraries,
+    /// The package database (`/var/db/pkg`) and portage's bookkeeping (`/var/lib/portage`,
+    /// `/var/cache/edb`). Minimal images only; kept by default, since SBOM tools read it. The image's
+    /// package list stays in its `io.buildah-gentoo.packages` label either way.
+    PackageDatabase,
 }
 
 impl Cleanup {
-    /// Every cleanup, for images that want to be as small as possible.
+    /// The file cleanups (all but [`Cleanup::PackageDatabase`], which stays a choice of its own), for
+    /// images that want to be as small as possible.
     pub const ALL: [Cleanup; 4] = [Cleanup::Docs, Cleanup::ManPages, Cleanup::Headers, Cleanup::StaticLibraries];
 }
 

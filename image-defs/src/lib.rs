@@ -17,7 +17,7 @@ pub mod registry;
 pub mod use_flag;
 
 pub use atom::{Atom, AtomError, Blocker, Operator, SlotOperator};
-pub use image::{Cleanup, CopyFile, Image, Parent, ParentImage, Port, Protocol, Root};
+pub use image::{Cleanup, CopyFile, Image, Layout, Parent, ParentImage, Port, Protocol, Root};
 pub use keyword::{Keyword, KeywordError};
 pub use package_config::{KeywordList, PackageKeywords, PackageUse, UseList};
 pub use registry::{Registry, RegistryError};

@@ -6,7 +6,7 @@ use std::fmt;
 
 use once_cell::sync::Lazy;
 
-use crate::{Image, Parent, ParentImage, Root};
+use crate::{Cleanup, Image, Layout, Parent, ParentImage, Root};
 
 /// All images, validated: names unique and valid, parents present, no cycles.
 pub struct Registry {
@@ -16,8 +16,10 @@ pub struct Registry {
     /// Image indexes, parents before children; ties broken by name.
     order: Vec<usize>,
     by_name: HashMap<&'static str, usize>,
-    /// For each image (same index), whether another image builds on it.
+    /// For each image (same index), whether another image builds on it (as parent or builder).
     has_children: Vec<bool>,
+    /// For each minimal image (same index), its builder; `None` for full images.
+    builders: Vec<Option<ResolvedParent>>,
 }
 
 /// A parent after validation.
@@ -77,33 +79,36 @@ impl Registry {
 
         let by_type: HashMap<TypeId, usize> =
             images.iter().enumerate().map(|(index, image)| (type_id_of(*image), index)).collect();
+        let resolve = |image: &dyn Image, what: &str, parent: Parent, problems: &mut Vec<String>| match parent {
+            Parent::Root(root) => Some(ResolvedParent::Root(root)),
+            Parent::Image(ParentImage::Name(parent)) => match by_name.get(parent) {
+                Some(&index) => Some(ResolvedParent::Image(index)),
+                None => {
+                    problems.push(format!(
+                        "image `{}` has {what} `{parent}`, which is not a registered image",
+                        image.name()
+                    ));
+                    None
+                }
+            },
+            Parent::Image(ParentImage::Type { id, type_name }) => match by_type.get(&id) {
+                Some(&index) => Some(ResolvedParent::Image(index)),
+                None => {
+                    problems.push(format!(
+                        "image `{}` has {what} type `{type_name}`, which is not registered \
+                             (add it to image_defs::images::all)",
+                        image.name()
+                    ));
+                    None
+                }
+            },
+        };
         let mut parents = Vec::with_capacity(images.len());
+        let mut explicit_builders = Vec::with_capacity(images.len());
         for image in &images {
-            let resolved = match image.parent() {
-                Parent::Root(root) => Some(ResolvedParent::Root(root)),
-                Parent::Image(ParentImage::Name(parent)) => match by_name.get(parent) {
-                    Some(&index) => Some(ResolvedParent::Image(index)),
-                    None => {
-                        problems.push(format!(
-                            "image `{}` has parent `{parent}`, which is not a registered image",
-                            image.name()
-                        ));
-                        None
-                    }
-                },
-                Parent::Image(ParentImage::Type { id, type_name }) => match by_type.get(&id) {
-                    Some(&index) => Some(ResolvedParent::Image(index)),
-                    None => {
-                        problems.push(format!(
-                            "image `{}` has parent type `{type_name}`, which is not registered \
-                                 (add it to image_defs::images::all)",
-                            image.name()
-                        ));
-                        None
-                    }
-                },
-            };
-            parents.push(resolved);
+            parents.push(resolve(*image, "parent", image.parent(), &mut problems));
+            explicit_builders
+                .push(image.builder().and_then(|builder| resolve(*image, "builder", builder, &mut problems)));
         }
         if !problems.is_empty() {
             return Err(RegistryError { problems });
@@ -113,15 +118,17 @@ impl Registry {
         if let Some(cycle) = find_cycle(&images, &parents) {
             return Err(RegistryError { problems: vec![format!("parent cycle: {cycle}")] });
         }
+        let builders =
+            resolve_builders(&images, &parents, &explicit_builders).map_err(|problems| RegistryError { problems })?;
 
-        let order = dependency_order(&images, &parents);
+        let order = dependency_order(&images, &parents, &builders);
         let mut has_children = vec![false; images.len()];
-        for parent in &parents {
-            if let ResolvedParent::Image(index) = parent {
+        for dependency in parents.iter().chain(builders.iter().flatten()) {
+            if let ResolvedParent::Image(index) = dependency {
                 has_children[*index] = true;
             }
         }
-        Ok(Registry { images, parents, order, by_name, has_children })
+        Ok(Registry { images, parents, order, by_name, has_children, builders })
     }
 
     /// Images, parents before children.
@@ -153,32 +160,63 @@ impl Registry {
         }
     }
 
-    /// Whether any registered image builds on this one.
+    /// Whether any registered image builds on this one (as its parent or its builder).
     pub fn has_children(&self, image: &dyn Image) -> bool {
         self.has_children[self.index_of(image.name()).expect("image of this registry")]
     }
 
-    /// The root the image's tree starts from.
+    /// The builder of a minimal image (an image or a root with portage); `None` for full images.
+    pub fn builder_of(&self, image: &dyn Image) -> Option<ResolvedParent> {
+        self.builders[self.index_of(image.name()).expect("image of this registry")]
+    }
+
+    /// The builder of a minimal image, when it is an image of the registry (not a root).
+    pub fn builder_image(&self, image: &dyn Image) -> Option<&'static dyn Image> {
+        match self.builder_of(image)? {
+            ResolvedParent::Image(index) => Some(self.images[index]),
+            ResolvedParent::Root(_) => None,
+        }
+    }
+
+    /// The image a minimal image's new root starts from: its parent when that is minimal too;
+    /// `None` for scratch (its parent is full, or a root) and for full images.
+    pub fn minimal_parent(&self, image: &dyn Image) -> Option<&'static dyn Image> {
+        if image.layout() != Layout::Minimal {
+            return None;
+        }
+        self.parent_image(image).filter(|parent| parent.layout() == Layout::Minimal)
+    }
+
+    /// The images that must be built before this one: its parent and its builder (when they are
+    /// images), parent first.
+    pub fn dependencies(&self, image: &dyn Image) -> Vec<&'static dyn Image> {
+        let index = self.index_of(image.name()).expect("image of this registry");
+        dependency_indexes(&self.parents, &self.builders, index).into_iter().map(|i| self.images[i]).collect()
+    }
+
+    /// The root whose binary packages and repository the image's build uses: the root its tree starts
+    /// from, or for a minimal image its builder's.
     pub fn root_of(&self, image: &dyn Image) -> Root {
         let mut index = self.index_of(image.name()).expect("image of this registry");
         loop {
-            match self.parents[index] {
+            let next = self.builders[index].unwrap_or(self.parents[index]);
+            match next {
                 ResolvedParent::Image(parent) => index = parent,
                 ResolvedParent::Root(root) => return root,
             }
         }
     }
 
-    /// The named images plus all their ancestors, in build order.
+    /// The named images plus everything they need (ancestors and builders), in build order.
     pub fn with_ancestors(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, String> {
         let mut wanted = BTreeSet::new();
+        let mut todo = Vec::new();
         for name in names {
-            let mut index = self.require(name)?;
-            while wanted.insert(index) {
-                match self.parents[index] {
-                    ResolvedParent::Image(parent) => index = parent,
-                    ResolvedParent::Root(_) => break,
-                }
+            todo.push(self.require(name)?);
+        }
+        while let Some(index) = todo.pop() {
+            if wanted.insert(index) {
+                todo.extend(dependency_indexes(&self.parents, &self.builders, index));
             }
         }
         Ok(self.order.iter().filter(|i| wanted.contains(i)).map(|&i| self.images[i]).collect())
@@ -335,26 +373,120 @@ fn find_cycle(images: &[&'static dyn Image], parents: &[ResolvedParent]) -> Opti
     None
 }
 
-/// Parents before children; among images whose parents are placed, by name.
-fn dependency_order(images: &[&'static dyn Image], parents: &[ResolvedParent]) -> Vec<usize> {
+/// The images `index` needs built first: its parent, then its builder (when they are images).
+fn dependency_indexes(parents: &[ResolvedParent], builders: &[Option<ResolvedParent>], index: usize) -> Vec<usize> {
+    let mut dependencies = Vec::with_capacity(2);
+    for dependency in std::iter::once(parents[index]).chain(builders[index]) {
+        if let ResolvedParent::Image(other) = dependency {
+            if !dependencies.contains(&other) {
+                dependencies.push(other);
+            }
+        }
+    }
+    dependencies
+}
+
+/// Checks the layouts (a full image needs a full parent; only minimal images have a builder, and it
+/// must be full) and resolves every minimal image's builder: the explicit one, else its parent when
+/// that is full (or a root), else its minimal parent's builder. Parents are known to have no cycle.
+fn resolve_builders(
+    images: &[&'static dyn Image],
+    parents: &[ResolvedParent],
+    explicit: &[Option<ResolvedParent>],
+) -> Result<Vec<Option<ResolvedParent>>, Vec<String>> {
+    let mut problems = Vec::new();
+    let minimal = |index: usize| images[index].layout() == Layout::Minimal;
+    for (index, image) in images.iter().enumerate() {
+        let name = image.name();
+        if minimal(index) {
+            if let Some(ResolvedParent::Image(builder)) = explicit[index] {
+                if minimal(builder) {
+                    problems.push(format!(
+                        "image `{name}` has builder `{}`, which is minimal: a builder needs portage \
+                         (use a full image or a root)",
+                        images[builder].name()
+                    ));
+                }
+            }
+            if image.depclean() == Some(true) {
+                problems.push(format!(
+                    "image `{name}` is minimal and asks for depclean: build-time dependencies of a minimal \
+                     image stay in its builder, there is nothing to depclean (drop `fn depclean`)"
+                ));
+            }
+        } else {
+            if explicit[index].is_some() {
+                problems.push(format!(
+                    "image `{name}` declares a builder but is not minimal: only `Layout::Minimal` images \
+                     are built in a builder"
+                ));
+            }
+            if let ResolvedParent::Image(parent) = parents[index] {
+                if minimal(parent) {
+                    problems.push(format!(
+                        "image `{name}` is full but its parent `{}` is minimal (no portage to emerge with): \
+                         make `{name}` minimal too (`fn layout(&self) -> Layout {{ Layout::Minimal }}`)",
+                        images[parent].name()
+                    ));
+                }
+            }
+            if image.cleanups().contains(&Cleanup::PackageDatabase) {
+                problems.push(format!(
+                    "image `{name}` is full and drops its package database: portage in it (and in every \
+                     image built on it) needs /var/db/pkg; `Cleanup::PackageDatabase` is for minimal images"
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let builder_of = |mut index: usize| -> ResolvedParent {
+        // Up the chain of minimal images to the first explicit builder, full parent or root.
+        loop {
+            if let Some(builder) = explicit[index] {
+                return builder;
+            }
+            match parents[index] {
+                ResolvedParent::Image(parent) if minimal(parent) => index = parent,
+                other => return other,
+            }
+        }
+    };
+    Ok((0..images.len()).map(|index| minimal(index).then(|| builder_of(index))).collect())
+}
+
+/// Dependencies (parent, builder) before the images that need them; otherwise by name. Parents have
+/// no cycle and builders are full images, which never depend on a minimal one, so there is none.
+fn dependency_order(
+    images: &[&'static dyn Image],
+    parents: &[ResolvedParent],
+    builders: &[Option<ResolvedParent>],
+) -> Vec<usize> {
     let mut by_name: Vec<usize> = (0..images.len()).collect();
     by_name.sort_by_key(|&i| images[i].name());
     let mut placed = vec![false; images.len()];
     let mut order = Vec::with_capacity(images.len());
-    let mut chain = Vec::new();
+    // Depth-first, dependencies first: (image, whether its dependencies are placed).
+    let mut stack = Vec::new();
     for start in by_name {
-        // Walk up to the first placed ancestor (or the root), then place that chain top-down.
-        let mut index = start;
-        while !placed[index] {
-            chain.push(index);
-            match parents[index] {
-                ResolvedParent::Image(parent) => index = parent,
-                ResolvedParent::Root(_) => break,
+        stack.push((start, false));
+        while let Some((index, ready)) = stack.pop() {
+            if placed[index] {
+                continue;
             }
-        }
-        while let Some(index) = chain.pop() {
-            placed[index] = true;
-            order.push(index);
+            if ready {
+                placed[index] = true;
+                order.push(index);
+                continue;
+            }
+            stack.push((index, true));
+            // Pushed in reverse so the parent is placed before the builder.
+            for dependency in dependency_indexes(parents, builders, index).into_iter().rev() {
+                if !placed[dependency] {
+                    stack.push((dependency, false));
+                }
+            }
         }
     }
     order

@@ -26,8 +26,11 @@ use tempfile::TempDir;
 
 use crate::workspace_root;
 
-/// The rig images (`image-defs/src/images/rig/`).
+/// The rig's full images (`image-defs/src/images/rig/`).
 pub const RIG_IMAGES: [&str; 5] = ["rig/base", "rig/hello", "rig/greeter", "rig/alpha", "rig/beta"];
+
+/// The rig's minimal images, built in `rig/base`: scratch → busybox → greeter-min → hello-min.
+pub const MINIMAL_RIG_IMAGES: [&str; 3] = ["rig/busybox", "rig/greeter-min", "rig/hello-min"];
 
 /// The isolation every buildah call of the suite uses.
 pub const ISOLATION: &str = "chroot";
@@ -406,6 +409,69 @@ pub fn packages_in_image(reference: &str) -> Vec<String> {
             .collect();
     packages.sort();
     packages
+}
+
+/// Every path in the image's filesystem (`/usr/bin/greeter`, ...; directories too) with its size in
+/// bytes (a file's length, a symlink's target length, 0 for anything else), read on the host from a
+/// mounted working container: nothing of a running container (`/proc`, `/etc/hosts`) is in it.
+#[track_caller]
+pub fn image_tree(reference: &str) -> BTreeMap<String, u64> {
+    let container = ContainerGuard(buildah_ok(&["from", "--pull=never", "--quiet", reference]));
+    let mount = Utf8PathBuf::from(buildah_ok(&["mount", &container.0]));
+    let mut tree = BTreeMap::new();
+    let mut folders = vec![mount.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in folder.read_dir_utf8().unwrap_or_else(|error| panic!("reading {folder}: {error}")) {
+            let entry = entry.unwrap();
+            let metadata = entry.path().symlink_metadata().unwrap();
+            let path = format!("/{}", entry.path().strip_prefix(&mount).unwrap());
+            let size = if metadata.is_file() || metadata.is_symlink() { metadata.len() } else { 0 };
+            if metadata.is_dir() {
+                folders.push(entry.path().to_owned());
+            }
+            tree.insert(path, size);
+        }
+    }
+    buildah_ok(&["umount", &container.0]);
+    tree
+}
+
+/// The bytes of every file in the image (as `du -sb` counts them, without folders).
+#[track_caller]
+pub fn image_bytes(reference: &str) -> u64 {
+    image_tree(reference).values().sum()
+}
+
+/// The paths in the image's top layer (its last `diff_id`), as its tar lists them (`usr/bin/hello`,
+/// whiteouts as `.wh.NAME`), copied out of local storage with skopeo.
+#[track_caller]
+pub fn top_layer_paths(reference: &str) -> Vec<String> {
+    let dir = tempfile::Builder::new().prefix("buildah-gentoo-e2e-layout-").tempdir().unwrap();
+    let layout = Utf8Path::from_path(dir.path()).unwrap().to_owned();
+    let mut copy = Command::new("skopeo");
+    copy.args(["copy", "--quiet", &format!("containers-storage:{reference}"), &format!("oci:{layout}:image")]);
+    run(copy).expect_success();
+    let read_json = |path: Utf8PathBuf| -> Value {
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"))).unwrap()
+    };
+    let blob =
+        |digest: &Value| layout.join("blobs/sha256").join(digest.as_str().unwrap().trim_start_matches("sha256:"));
+    let index = read_json(layout.join("index.json"));
+    let manifest = read_json(blob(&index["manifests"][0]["digest"]));
+    let layers = manifest["layers"].as_array().expect("a manifest lists layers");
+    let top = blob(&layers.last().expect("at least one layer")["digest"]);
+    let mut list = Command::new("tar");
+    list.arg("-tf").arg(top.as_str());
+    let listed = run(list);
+    listed.expect_success();
+    let mut paths: Vec<String> = listed
+        .stdout
+        .lines()
+        .map(|line| line.trim_start_matches("./").trim_end_matches('/').to_owned())
+        .filter(|line| !line.is_empty() && line != ".")
+        .collect();
+    paths.sort();
+    paths
 }
 
 // ---------------------------------------------------------------------------------------------

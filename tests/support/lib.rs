@@ -27,5 +27,6 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         date_tag: "20260101".to_owned(),
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
         run_id: "plan".to_owned(),
+        packages: Default::default(),
     }
 }

@@ -20,9 +20,11 @@ pub const ROOT_FILES: &str = "tests/rig/root";
 /// Portage from PyPI, pinned so the root is the same everywhere.
 pub const PORTAGE_VERSION: &str = "3.0.83";
 /// Debian packages the root needs besides minbase: python for portage, the compressors portage uses,
-/// wget (portage's fetcher), gpg (binary package signatures) and ca-certificates (its
-/// `update-ca-certificates` installs a site CA, as on a stage3).
-pub const DEBOOTSTRAP_INCLUDE: &str = "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates";
+/// wget (portage's fetcher), gpg (binary package signatures), ca-certificates (its
+/// `update-ca-certificates` installs a site CA, as on a stage3) and a static busybox, which the rig's
+/// `sys-apps/busybox` installs into minimal images (a shell for their tests).
+pub const DEBOOTSTRAP_INCLUDE: &str =
+    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static";
 /// Bumped when the steps below change in a way the hash would not see.
 const RECIPE_VERSION: &str = "1";
 

@@ -60,7 +60,9 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         rig_root: crate::rig::root_reference(&context.workspace),
     };
     if args.dry_run {
-        let plan = plan::plan(&images, &context.plan_inputs())?;
+        let mut inputs = context.plan_inputs();
+        inputs.packages = crate::execute::recorded_packages(&context.settings, registry, &images);
+        let plan = plan::plan(&images, &inputs)?;
         for image in &plan.images {
             crate::build_context::write(&context.workspace, image)?;
         }

@@ -2,14 +2,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use image_defs::registry::ResolvedParent;
-use image_defs::Root;
+use image_defs::{Image, Layout, Root};
 use serde::Serialize;
 
 use super::Context;
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Print a JSON array with each image's parent, packages and USE flags.
+    /// Print a JSON array with each image's parent, layout (and builder), packages and USE flags.
     #[arg(long)]
     pub json: bool,
 }
@@ -19,6 +19,10 @@ struct ImageSummary {
     name: &'static str,
     description: &'static str,
     parent: ParentSummary,
+    /// `full` or `minimal`.
+    layout: &'static str,
+    /// Where a minimal image's packages are emerged; `null` for full images.
+    builder: Option<ParentSummary>,
     packages: Vec<String>,
     #[serde(rename = "use")]
     use_flags: Vec<String>,
@@ -53,12 +57,12 @@ pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
         .map(|image| ImageSummary {
             name: image.name(),
             description: image.description(),
-            parent: match registry.parent_of(image) {
-                ResolvedParent::Image(_) => ParentSummary::Image(registry.parent_image(image).unwrap().name()),
-                ResolvedParent::Root(Root::Registry(reference)) => ParentSummary::Registry(reference),
-                ResolvedParent::Root(Root::Tarball { path, .. }) => ParentSummary::Tarball(path),
-                ResolvedParent::Root(Root::Rig) => ParentSummary::Rig,
+            parent: summary(registry.parent_of(image), registry.parent_image(image)),
+            layout: match image.layout() {
+                Layout::Full => "full",
+                Layout::Minimal => "minimal",
             },
+            builder: registry.builder_of(image).map(|builder| summary(builder, registry.builder_image(image))),
             packages: image.packages().iter().map(ToString::to_string).collect(),
             use_flags: image.use_flags().iter().map(|flag| flag.to_string()).collect(),
             package_use: image
@@ -73,4 +77,13 @@ pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
         .collect();
     println!("{}", serde_json::to_string_pretty(&summaries)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn summary(parent: ResolvedParent, image: Option<&'static dyn Image>) -> ParentSummary {
+    match parent {
+        ResolvedParent::Image(_) => ParentSummary::Image(image.expect("a resolved image").name()),
+        ResolvedParent::Root(Root::Registry(reference)) => ParentSummary::Registry(reference),
+        ResolvedParent::Root(Root::Tarball { path, .. }) => ParentSummary::Tarball(path),
+        ResolvedParent::Root(Root::Rig) => ParentSummary::Rig,
+    }
 }

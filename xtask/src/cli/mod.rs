@@ -148,6 +148,7 @@ impl Context {
             date_tag: crate::clock::today_utc(),
             rig_root: crate::rig::root_reference(&self.workspace),
             run_id: "plan".to_owned(),
+            packages: Default::default(),
         }
     }
 }

@@ -22,7 +22,9 @@ pub fn run(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let names = super::resolve_names(context.registry, &args.images)?;
     let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }
         .map_err(anyhow::Error::msg)?;
-    let plan = plan::plan(&images, &context.plan_inputs())?;
+    let mut inputs = context.plan_inputs();
+    inputs.packages = crate::execute::recorded_packages(&context.settings, context.registry, &images);
+    let plan = plan::plan(&images, &inputs)?;
     for image in &plan.images {
         crate::build_context::write(context.workspace(), image)?;
     }

@@ -11,19 +11,24 @@ use crate::plan::{ImagePlan, Piece, Step};
 
 /// What goes into an image's input hash besides its plan.
 pub struct FingerprintInputs<'a> {
-    /// The id of the image the working container starts from (parent or root).
+    /// The id of the image the working container starts from (parent, root, or `scratch`).
     pub base_id: &'a str,
+    /// The id of a minimal image's builder.
+    pub builder_id: Option<&'a str>,
     /// Identifies the ebuild repository's state.
     pub repository: &'a str,
 }
 
 /// The hash (hex SHA-256) of: the tool's version, the image's rendered steps (minus the tag step,
-/// whose date changes daily), its generated files, the content of every file it copies, the id of
-/// its base image and the repository's identity.
+/// whose date changes daily), its generated files, the content of every file it copies, the ids of
+/// its base image and builder and the repository's identity.
 pub fn fingerprint(workspace: &Utf8Path, plan: &ImagePlan, inputs: &FingerprintInputs) -> Result<String> {
     let mut text = String::new();
     writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
     writeln!(text, "base {}", inputs.base_id).unwrap();
+    if let Some(builder) = inputs.builder_id {
+        writeln!(text, "builder {builder}").unwrap();
+    }
     writeln!(text, "repository {}", inputs.repository).unwrap();
     for step in &plan.steps {
         if matches!(step, Step::Tag { .. }) {

@@ -138,6 +138,7 @@ impl Executor<'_> {
             date_tag: self.date_tag.clone(),
             rig_root: self.rig_root.clone(),
             run_id: std::process::id().to_string(),
+            packages: Default::default(),
         }
     }
 
@@ -224,11 +225,17 @@ impl Executor<'_> {
     ) -> Result<Summary> {
         let names: Vec<&str> = request.images.iter().map(|image| image.name()).collect();
         let position: HashMap<&str, usize> = names.iter().enumerate().map(|(i, name)| (*name, i)).collect();
-        // The parent of each requested image, when it is requested too.
-        let parent_of: Vec<Option<usize>> = request
+        // The dependencies (parent, builder) of each requested image that are requested too.
+        let dependencies: Vec<Vec<usize>> = request
             .images
             .iter()
-            .map(|image| self.registry.parent_image(*image).and_then(|parent| position.get(parent.name()).copied()))
+            .map(|image| {
+                self.registry
+                    .dependencies(*image)
+                    .iter()
+                    .filter_map(|dependency| position.get(dependency.name()).copied())
+                    .collect()
+            })
             .collect();
         let total = names.len();
         let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; total];
@@ -243,11 +250,19 @@ impl Executor<'_> {
                 // Mark the dependants of failed or skipped images.
                 for i in 0..total {
                     if outcomes[i].is_none() && !started[i] {
-                        if let Some(parent) = parent_of[i] {
-                            if let Some((Outcome::Failed { .. } | Outcome::Skipped { .. }, _)) = &outcomes[parent] {
-                                let why = format!("parent `{}` did not build", names[parent]);
+                        for &dependency in &dependencies[i] {
+                            if let Some((Outcome::Failed { .. } | Outcome::Skipped { .. }, _)) = &outcomes[dependency] {
+                                let role = if self.registry.parent_image(request.images[i]).map(|p| p.name())
+                                    == Some(names[dependency])
+                                {
+                                    "parent"
+                                } else {
+                                    "builder"
+                                };
+                                let why = format!("{role} `{}` did not build", names[dependency]);
                                 println!("==> {}: skipped: {why}", names[i]);
                                 outcomes[i] = Some((Outcome::Skipped { why }, Duration::ZERO));
+                                break;
                             }
                         }
                     }
@@ -262,8 +277,8 @@ impl Executor<'_> {
                     }
                     let ready = !started[i]
                         && outcomes[i].is_none()
-                        && parent_of[i].is_none_or(|p| {
-                            matches!(outcomes[p], Some((Outcome::Built { .. } | Outcome::UpToDate { .. }, _)))
+                        && dependencies[i].iter().all(|&d| {
+                            matches!(outcomes[d], Some((Outcome::Built { .. } | Outcome::UpToDate { .. }, _)))
                         });
                     if ready {
                         started[i] = true;
@@ -360,41 +375,45 @@ impl Executor<'_> {
         progress: &dyn Fn(&str),
     ) -> Result<Outcome> {
         let name = image.name();
-        let inputs = self.plan_inputs();
-        // The draft the input hash is taken from: planned with a fixed run id, so that container
-        // names, which differ from run to run, do not change the hash.
-        let draft = plan::plan_image(image, &PlanInputs { run_id: "inputs".to_owned(), ..inputs.clone() }, None)?;
+        // The input hash is taken from a draft planned with a fixed run id, so that container names,
+        // which differ from run to run, do not change it; the plan that runs gets this run's id.
+        let mut inputs = PlanInputs { run_id: "inputs".to_owned(), ..self.plan_inputs() };
+        let draft = plan::plan_image(image, &inputs, None)?;
         let root = self.registry.root_of(image);
-        let base_id = {
-            let index = index.lock().unwrap();
-            index.id(&draft.base).map(str::to_owned)
+        let base_id = if draft.base == plan::SCRATCH {
+            plan::SCRATCH.to_owned()
+        } else {
+            let what = if draft.minimal.is_some() { "minimal parent" } else { "parent" };
+            self.image_id(sh, index, &draft.base, self.registry.parent_of(image), what, progress)?
         };
-        let base_id = match base_id {
-            Some(id) => id,
-            None => match self.registry.parent_of(image) {
-                ResolvedParent::Image(_) => {
-                    bail!(
-                        "its parent image {} is not in local storage: build the parent first (or drop --no-deps)",
-                        draft.base
+        let builder_id = match (&draft.minimal, self.registry.builder_of(image)) {
+            (Some(minimal), Some(builder)) => {
+                Some(self.image_id(sh, index, &minimal.builder, builder, "builder", progress)?)
+            }
+            _ => None,
+        };
+        // What the minimal parent holds, from its labels: the new root's package.provided.
+        let draft = match self.registry.minimal_parent(image) {
+            Some(parent) => {
+                let labels = storage::labels(sh, &base_id)?;
+                let packages = storage::recorded_packages(&labels).with_context(|| {
+                    format!(
+                        "its minimal parent `{}` has no {} label (built by an older buildah-gentoo?): \
+                         rebuild it with --force",
+                        parent.name(),
+                        plan::PACKAGES_LABEL
                     )
-                }
-                ResolvedParent::Root(Root::Registry(reference)) => {
-                    progress(&format!("pulling {reference}"));
-                    let id = xshell::cmd!(sh, "buildah pull --quiet {reference}")
-                        .quiet()
-                        .read()
-                        .with_context(|| format!("pulling the root image {reference}"))?;
-                    index.lock().unwrap().insert(reference.to_owned(), id.trim().to_owned());
-                    id.trim().to_owned()
-                }
-                ResolvedParent::Root(_) => bail!("its root image {} is not in local storage", draft.base),
-            },
+                })?;
+                inputs.packages.insert(parent.name().to_owned(), packages);
+                plan::plan_image(image, &inputs, None)?
+            }
+            None => draft,
         };
         let repository_id = &repository_ids[&(root == Root::Rig)];
         let hash = fingerprint::fingerprint(
             self.workspace,
             &draft,
-            &FingerprintInputs { base_id: &base_id, repository: repository_id },
+            &FingerprintInputs { base_id: &base_id, builder_id: builder_id.as_deref(), repository: repository_id },
         )?;
         let latest = format!("{}:latest", draft.repository);
         let marker = plan::inputs_tag(&draft.repository, &hash);
@@ -407,6 +426,7 @@ impl Executor<'_> {
             }
         }
 
+        inputs.run_id = self.plan_inputs().run_id;
         let plan = plan::plan_image(image, &inputs, Some(&hash))?;
         crate::build_context::write(self.workspace, &plan)?;
         progress(&format!("building (log {log})"));
@@ -463,6 +483,63 @@ impl Executor<'_> {
         let size = |var| runner.var(var).and_then(parse_du);
         Ok(Outcome::Built { id, size: size(plan::step::SIZE), size_before: size(plan::step::SIZE_BEFORE) })
     }
+}
+
+impl Executor<'_> {
+    /// The id of a parent or builder image (`reference`, standing for `parent`), pulling a root from
+    /// its registry when local storage lacks it.
+    fn image_id(
+        &self,
+        sh: &Shell,
+        index: &Mutex<ImageIndex>,
+        reference: &str,
+        parent: ResolvedParent,
+        what: &str,
+        progress: &dyn Fn(&str),
+    ) -> Result<String> {
+        if let Some(id) = index.lock().unwrap().id(reference) {
+            return Ok(id.to_owned());
+        }
+        match parent {
+            ResolvedParent::Image(_) => {
+                bail!("its {what} image {reference} is not in local storage: build it first (or drop --no-deps)")
+            }
+            ResolvedParent::Root(Root::Registry(root)) => {
+                progress(&format!("pulling {root}"));
+                let id = xshell::cmd!(sh, "buildah pull --quiet {root}")
+                    .quiet()
+                    .read()
+                    .with_context(|| format!("pulling the root image {root}"))?;
+                index.lock().unwrap().insert(root.to_owned(), id.trim().to_owned());
+                Ok(id.trim().to_owned())
+            }
+            ResolvedParent::Root(_) => bail!("its root image {reference} is not in local storage"),
+        }
+    }
+}
+
+/// What `plan` can know about built minimal images without building: for each planned minimal image
+/// whose minimal parent is in local storage, the parent's recorded packages (read from its labels).
+/// Best effort: without buildah, or with the parent not built, the plan shows a placeholder.
+pub fn recorded_packages(
+    settings: &Settings,
+    registry: &Registry,
+    images: &[&'static dyn Image],
+) -> BTreeMap<String, Vec<String>> {
+    let mut packages = BTreeMap::new();
+    let Ok(sh) = Shell::new() else { return packages };
+    if !crate::prerequisites::is_installed("buildah") {
+        return packages;
+    }
+    for parent in images.iter().filter_map(|image| registry.minimal_parent(*image)) {
+        let reference = format!("{}:latest", settings.repository_of(parent.name()));
+        if let Some(recorded) =
+            storage::labels(&sh, &reference).ok().and_then(|labels| storage::recorded_packages(&labels))
+        {
+            packages.insert(parent.name().to_owned(), recorded);
+        }
+    }
+    packages
 }
 
 /// Bytes from `du -sb` output (`12345\t/`).

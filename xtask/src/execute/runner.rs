@@ -120,7 +120,7 @@ impl<'a> StepRunner<'a> {
             _ => {}
         }
         if let Some(var) = command.assign {
-            if output.is_empty() {
+            if output.is_empty() && !step.may_assign_empty() {
                 return Err(fail(format!("`{}` printed nothing to assign to ${}", argv[0], var.0)));
             }
             self.vars.insert(var, output);

@@ -1,10 +1,12 @@
 //! What local containers-storage holds, read with one `buildah images` call.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use xshell::{cmd, Shell};
+
+use crate::plan::{PACKAGES_LABEL, PROVIDED_LABEL};
 
 /// Image references (`name:tag`) → image ids, as of one look at storage.
 #[derive(Clone, Debug, Default)]
@@ -82,6 +84,33 @@ fn normalize(reference: &str) -> String {
     name
 }
 
+/// The labels of an image in local storage (`buildah inspect --type image`).
+pub fn labels(sh: &Shell, reference: &str) -> Result<BTreeMap<String, String>> {
+    let json = cmd!(sh, "buildah inspect --type image {reference}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .with_context(|| format!("inspecting the image {reference}"))?;
+    let inspected: serde_json::Value =
+        serde_json::from_str(&json).with_context(|| format!("reading `buildah inspect` of {reference}"))?;
+    Ok(inspected["OCIv1"]["config"]["Labels"]
+        .as_object()
+        .map(|labels| {
+            labels.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned()))).collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Every package a built minimal image holds (`CAT/PF`, sorted), from its labels: what its package
+/// database listed when it was built plus what its minimal parent held. `None` when the image has no
+/// such label (a full image, or one built before minimal images existed).
+pub fn recorded_packages(labels: &BTreeMap<String, String>) -> Option<Vec<String>> {
+    let own = labels.get(PACKAGES_LABEL)?;
+    let inherited = labels.get(PROVIDED_LABEL).map(String::as_str).unwrap_or_default();
+    let all: BTreeSet<&str> = own.split_whitespace().chain(inherited.split_whitespace()).collect();
+    Some(all.into_iter().map(str::to_owned).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +123,23 @@ mod tests {
         assert_eq!(index.id("localhost/x/y:1"), Some("abc"));
         assert_eq!(index.id("localhost/x/y"), None);
         assert!(ImageIndex::parse("").unwrap().id("a").is_none());
+    }
+
+    #[test]
+    fn recorded_packages_join_both_labels() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+        };
+        let both = labels(&[
+            (PACKAGES_LABEL, "app-misc/greeter-1\ndev-libs/libgreet-1\nsys-apps/busybox-1"),
+            (PROVIDED_LABEL, "sys-apps/busybox-1"),
+        ]);
+        assert_eq!(
+            recorded_packages(&both).unwrap(),
+            ["app-misc/greeter-1", "dev-libs/libgreet-1", "sys-apps/busybox-1"]
+        );
+        let empty = labels(&[(PACKAGES_LABEL, ""), (PROVIDED_LABEL, "")]);
+        assert_eq!(recorded_packages(&empty), Some(vec![]));
+        assert_eq!(recorded_packages(&labels(&[(PROVIDED_LABEL, "a/b-1")])), None);
     }
 }

@@ -8,10 +8,12 @@ pub mod push;
 pub mod script;
 pub mod step;
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Cleanup, Image, Registry, Root};
+use image_defs::{Atom, Cleanup, Image, Layout, Registry, Root};
 use serde::Serialize;
 
 pub use command::{Command, Piece, Var, Word};
@@ -19,23 +21,33 @@ pub use portage_files::{file_stem, ContextFile};
 pub use step::{ConfigOption, Mount, Pull, Step};
 
 use crate::settings::{RepositorySource, Settings};
-use step::{CONTAINER, IMAGE, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, SIZE, SIZE_BEFORE, TEST_CONTAINER, WORKSPACE};
+use step::{
+    BUILDER, CONTAINER, EMERGE_ROOT, IMAGE, PACKAGES, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, ROOT_MOUNT, SIZE,
+    SIZE_BEFORE, TEST_CONTAINER, WORKSPACE,
+};
 
 /// Where the rig's ebuild repository lives, relative to the workspace root.
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
-/// The label carrying the image's name.
-pub const IMAGE_LABEL: &str = "io.buildah-gentoo.image";
 /// Turns a root's `/etc/portage/make.conf` file into the first fragment of a make.conf folder.
 const MAKE_CONF_TO_FOLDER: &str = "if [ -f /etc/portage/make.conf ]; then \
      mv /etc/portage/make.conf /etc/portage/make.conf.stage3 && mkdir /etc/portage/make.conf && \
      mv /etc/portage/make.conf.stage3 /etc/portage/make.conf/00-stage3.conf; fi";
-
 /// Where an image that trusts the site CA gets its certificate.
 pub const SITE_CA_PATH: &str = "/usr/local/share/ca-certificates/buildah-gentoo-site-ca.crt";
 /// Where the steps that fetch from a binhost find its certificates folder: `<this>/<host[:port]>`.
 pub const BINHOST_CERTS_MOUNT: &str = "/run/buildah-gentoo/certs";
+/// The label carrying the image's name.
+pub const IMAGE_LABEL: &str = "io.buildah-gentoo.image";
 /// The label carrying the image's input hash.
 pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
+/// The label of a minimal image listing the packages (`CAT/PF`, one a line) its package database
+/// held when it was built, before any cleanup.
+pub const PACKAGES_LABEL: &str = "io.buildah-gentoo.packages";
+/// The label of a minimal image listing what its minimal parent held (its `package.provided`).
+/// With [`PACKAGES_LABEL`], every package in the image.
+pub const PROVIDED_LABEL: &str = "io.buildah-gentoo.provided";
+/// What a minimal image without a minimal parent starts from: an empty root.
+pub const SCRATCH: &str = "scratch";
 /// Tags carrying an input hash start with this.
 pub const INPUTS_TAG_PREFIX: &str = "inputs-";
 
@@ -55,6 +67,10 @@ pub struct PlanInputs<'a> {
     pub rig_root: String,
     /// Makes container names unique to this run (the executor uses its process id).
     pub run_id: String,
+    /// What built minimal images hold (image name → `CAT/PF`s, sorted), read from their labels by
+    /// the caller: a minimal child lists its minimal parent's in `package.provided`. An image missing
+    /// here is not built yet; its children's plans say so.
+    pub packages: BTreeMap<String, Vec<String>>,
 }
 
 /// The name of a container the plan creates: `bg-<run>-<image>-<role>`, in the characters container
@@ -83,12 +99,26 @@ pub struct ImagePlan {
     pub repository: String,
     /// Full references the image is tagged with (`:latest` and the date).
     pub tags: Vec<String>,
-    /// What the working container starts from.
+    /// What the working container starts from (`scratch` for a minimal image without a minimal parent).
     pub base: String,
+    /// How a minimal image's packages are built; `None` for full images.
+    pub minimal: Option<MinimalPlan>,
     /// The generated build context: a folder relative to the workspace root and its files.
     pub context_dir: Utf8PathBuf,
     pub context_files: Vec<ContextFile>,
     pub steps: Vec<Step>,
+}
+
+/// The first phase of a minimal image: where its packages are emerged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MinimalPlan {
+    /// The builder's image reference.
+    pub builder: String,
+    /// The minimal parent the new root starts from; `None` for scratch.
+    pub minimal_parent: Option<String>,
+    /// What the minimal parent holds (kept out of the new root by `package.provided`); `None` when it
+    /// is not known yet (the parent is not built).
+    pub provided: Option<Vec<String>>,
 }
 
 /// Plans `images` (in build order, as [`Registry::in_order`] or [`Registry::with_ancestors`] give them).
@@ -116,31 +146,22 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
 /// Plans one image. With its input hash (known once its parent is built), the image is labelled and
 /// tagged with it.
 pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Result<ImagePlan> {
+    check_values(image)?;
+    match image.layout() {
+        Layout::Full => plan_full(image, inputs, input_hash),
+        Layout::Minimal => plan_minimal(image, inputs, input_hash),
+    }
+}
+
+/// A full image: emerge runs in a working container of the parent.
+fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Result<ImagePlan> {
     let PlanInputs { registry, settings, .. } = inputs;
     let name = image.name();
     let root = registry.root_of(image);
-    check_values(image)?;
+    let (base, pull) = reference_of(registry.parent_of(image), registry.parent_image(image), inputs, name)?;
 
-    let (base, pull) = match registry.parent_of(image) {
-        ResolvedParent::Image(_) => {
-            let parent = registry.parent_image(image).expect("parent is an image");
-            (format!("{}:latest", settings.repository_of(parent.name())), Pull::Never)
-        }
-        ResolvedParent::Root(Root::Registry(reference)) => (reference.to_owned(), Pull::Missing),
-        ResolvedParent::Root(Root::Rig) => (inputs.rig_root.clone(), Pull::Never),
-        ResolvedParent::Root(Root::Tarball { path, .. }) => {
-            bail!("image `{name}`: stage3 tarball roots ({path}) are imported by `cargo xtask catalyst`, which is not built yet")
-        }
-    };
-
-    let context_dir = settings.work_dir.join("context").join(file_stem(name));
-    let mut context_files = vec![portage_files::tool_make_conf(settings.isolation)];
-    context_files.extend(portage_files::binrepos(
-        &settings.binhosts,
-        settings.binhost_keyring.is_some(),
-        &settings.binhost_tls,
-    ));
-    context_files.extend(portage_files::image_files(image, depth(registry, image)));
+    let context_dir = context_dir(settings, name);
+    let context_files = common_context_files(image, settings, depth(registry, image));
 
     let mut steps = vec![Step::From {
         into: CONTAINER,
@@ -148,63 +169,45 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
         image: Word::text(base.as_str()),
         pull,
     }];
-    let run_with = |argv: &[&str], mounts: Vec<Mount>, env: Vec<(String, String)>| Step::Run {
-        container: CONTAINER,
-        isolation: settings.isolation,
-        mounts,
-        env,
-        argv: argv.iter().map(|arg| arg.to_string()).collect(),
-    };
-    let run = |argv: &[&str], mounts: Vec<Mount>| run_with(argv, mounts, vec![]);
+    let run = |argv: Vec<String>, mounts: Vec<Mount>| run_step(CONTAINER, settings, &argv, mounts);
     if let ResolvedParent::Root(Root::Registry(_)) = registry.parent_of(image) {
-        // A stage3's make.conf is a file; ours are fragments in a make.conf folder, so the stage3's
-        // own file becomes the folder's first fragment. A fixed script (no value of the image's in
-        // it), because it must leave a root whose make.conf is a folder already as it is.
-        steps.push(run(&["/bin/sh", "-c", MAKE_CONF_TO_FOLDER], vec![]));
+        steps.extend(stage3_make_conf(CONTAINER, settings));
     }
-    steps.push(Step::Copy {
-        container: CONTAINER,
-        source: Word::text(format!("{context_dir}/")),
-        destination: "/".into(),
-        chmod: None,
-    });
+    steps.push(copy_context(CONTAINER, &context_dir));
 
     let packages = image.packages();
     let mounts = cache_mounts(root, settings);
     if !packages.is_empty() {
-        let mut argv = vec![
-            "emerge",
-            "--verbose",
-            "--color=n",
-            "--nospinner",
-            "--update",
-            "--deep",
-            "--newuse",
-            "--buildpkg",
-            "--usepkg",
-            "--binpkg-respect-use=y",
-        ];
-        if !settings.binhosts.is_empty() {
-            argv.push("--getbinpkg");
-        }
-        argv.extend(packages.iter().map(|atom| atom.as_str()));
         // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
         let (tls_mounts, env) = binhost_tls(settings);
-        steps.push(run_with(&argv, [mounts.clone(), tls_mounts].concat(), env));
+        steps.push(Step::Run {
+            container: CONTAINER,
+            isolation: settings.isolation,
+            mounts: [mounts.clone(), tls_mounts].concat(),
+            env,
+            argv: emerge_argv(&packages, settings, &[]),
+        });
     }
 
     let depclean = image.depclean().unwrap_or(!registry.has_children(image));
     let cleanups = image.cleanups();
+    let measure = |into| Step::Measure {
+        container: CONTAINER,
+        isolation: settings.isolation,
+        mounts: vec![],
+        path: "/".into(),
+        into,
+    };
     if depclean || !cleanups.is_empty() {
-        steps.push(Step::Measure { container: CONTAINER, isolation: settings.isolation, into: SIZE_BEFORE });
+        steps.push(measure(SIZE_BEFORE));
     }
     if depclean {
-        steps.push(run(&["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"], mounts));
+        let depclean = ["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"];
+        steps.push(run(depclean.map(str::to_owned).to_vec(), mounts));
     }
     for cleanup in cleanups {
-        steps.push(run(&cleanup_argv(cleanup), vec![]));
+        steps.push(run(cleanup_argv(cleanup, "/"), vec![]));
     }
-
     if image.trust_site_ca() {
         let Some(ca) = &settings.site_ca else {
             bail!("image `{name}` asks to trust the site CA, but no `site-ca` certificate is configured");
@@ -216,51 +219,264 @@ pub fn plan_image(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&st
             destination: SITE_CA_PATH.into(),
             chmod: Some(0o644),
         });
-        steps.push(run(&["update-ca-certificates"], vec![]));
+        steps.push(run(vec!["update-ca-certificates".into()], vec![]));
     }
-
-    for file in image.files() {
-        steps.push(Step::Copy {
-            container: CONTAINER,
-            source: Word::text(file.source_path()),
-            destination: file.destination.to_owned(),
-            chmod: file.mode,
-        });
-    }
+    steps.extend(copy_files(image));
 
     let mut options = config_options(image);
     if let Some(hash) = input_hash {
         options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
     }
     steps.push(Step::Config { container: CONTAINER, options });
-    steps.push(Step::Measure { container: CONTAINER, isolation: settings.isolation, into: SIZE });
-    steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
+    steps.push(measure(SIZE));
+    let tags = finish(&mut steps, image, inputs, input_hash);
 
+    let repository = settings.repository_of(name);
+    Ok(ImagePlan { name: name.to_owned(), repository, tags, base, minimal: None, context_dir, context_files, steps })
+}
+
+/// A minimal image, in two phases: the builder emerges the packages with `--root` into the mounted
+/// working container (scratch or the minimal parent); then that container is configured, committed,
+/// tested and tagged like any other.
+fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Result<ImagePlan> {
+    let PlanInputs { registry, settings, .. } = inputs;
+    let name = image.name();
+    let root = registry.root_of(image);
+    let minimal_parent = registry.minimal_parent(image);
+    let base = match minimal_parent {
+        Some(parent) => format!("{}:latest", settings.repository_of(parent.name())),
+        None => SCRATCH.to_owned(),
+    };
+    let builder_parent = registry.builder_of(image).expect("a minimal image has a builder");
+    let (builder, builder_pull) = reference_of(builder_parent, registry.builder_image(image), inputs, name)?;
+    let provided = minimal_parent.map(|parent| inputs.packages.get(parent.name()).cloned());
+    if image.trust_site_ca() {
+        bail!("image `{name}`: trusting the site CA is not supported for minimal images yet");
+    }
+
+    let context_dir = context_dir(settings, name);
+    let builder_depth = registry.builder_image(image).map_or(0, |builder| depth(registry, builder) + 1);
+    let mut context_files = common_context_files(image, settings, builder_depth);
+    if let Some(parent) = minimal_parent {
+        context_files.push(portage_files::package_provided(name, parent.name(), provided.clone().flatten().as_deref()));
+    }
+
+    let root_mount = Mount { source: Word::var(ROOT_MOUNT), target: EMERGE_ROOT.into(), read_only: false };
+    let in_builder = |argv: &[&str]| run_step(BUILDER, settings, argv, vec![root_mount.clone()]);
+    let in_builder_owned = |argv: Vec<String>| run_step(BUILDER, settings, &argv, vec![root_mount.clone()]);
+    let mut steps = vec![
+        Step::From {
+            into: CONTAINER,
+            name: container_name(&inputs.run_id, name, "work"),
+            image: Word::text(base.as_str()),
+            pull: Pull::Never,
+        },
+        Step::Mount { container: CONTAINER, into: ROOT_MOUNT },
+        Step::From {
+            into: BUILDER,
+            name: container_name(&inputs.run_id, name, "builder"),
+            image: Word::text(builder.as_str()),
+            pull: builder_pull,
+        },
+    ];
+    if let ResolvedParent::Root(Root::Registry(_)) = builder_parent {
+        steps.extend(stage3_make_conf(BUILDER, settings));
+    }
+    steps.push(copy_context(BUILDER, &context_dir));
+    // Accounts: packages that add users and groups (acct-user/*, acct-group/*) run useradd and
+    // groupadd on the new root, which needs these files there first. `-n` keeps the minimal parent's.
+    steps.push(in_builder(&["mkdir", "-p", &format!("{EMERGE_ROOT}/etc")]));
+    let accounts: Vec<String> = ["passwd", "group", "shadow", "gshadow"].iter().map(|f| format!("/etc/{f}")).collect();
+    let mut copy_accounts = vec!["cp", "-an"];
+    copy_accounts.extend(accounts.iter().map(String::as_str));
+    let etc = format!("{EMERGE_ROOT}/etc/");
+    copy_accounts.push(&etc);
+    steps.push(in_builder(&copy_accounts));
+
+    let packages = image.packages();
+    if !packages.is_empty() {
+        let mut mounts = cache_mounts(root, settings);
+        mounts.push(root_mount.clone());
+        let root_option = format!("--root={EMERGE_ROOT}");
+        let argv = emerge_argv(&packages, settings, &[&root_option, "--with-bdeps=n"]);
+        let (tls_mounts, env) = binhost_tls(settings);
+        mounts.extend(tls_mounts);
+        steps.push(Step::Run { container: BUILDER, isolation: settings.isolation, mounts, env, argv });
+    }
+    // Recorded in a label before any cleanup can drop the package database: children of this image
+    // list it in their package.provided.
+    steps.push(Step::Capture {
+        container: BUILDER,
+        isolation: settings.isolation,
+        mounts: vec![root_mount.clone()],
+        argv: vec!["portageq".into(), "match".into(), EMERGE_ROOT.into(), String::new()],
+        into: PACKAGES,
+    });
+    let cleanups = image.cleanups();
+    let measure = |into| Step::Measure {
+        container: BUILDER,
+        isolation: settings.isolation,
+        mounts: vec![root_mount.clone()],
+        path: EMERGE_ROOT.into(),
+        into,
+    };
+    if !cleanups.is_empty() {
+        steps.push(measure(SIZE_BEFORE));
+    }
+    for cleanup in cleanups {
+        steps.push(in_builder_owned(cleanup_argv(cleanup, EMERGE_ROOT)));
+    }
+    steps.extend(copy_files(image));
+    steps.push(measure(SIZE));
+    steps.push(Step::Remove { container: BUILDER });
+    steps.push(Step::Unmount { container: CONTAINER });
+
+    let mut options = config_options(image);
+    options.push(ConfigOption::Label(PROVIDED_LABEL.into(), provided.flatten().unwrap_or_default().join("\n")));
+    options.push(ConfigOption::LabelFrom(PACKAGES_LABEL.into(), PACKAGES));
+    if let Some(hash) = input_hash {
+        options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
+    }
+    steps.push(Step::Config { container: CONTAINER, options });
+    let tags = finish(&mut steps, image, inputs, input_hash);
+
+    let repository = settings.repository_of(name);
+    let minimal = MinimalPlan {
+        builder,
+        minimal_parent: minimal_parent.map(|parent| parent.name().to_owned()),
+        provided: minimal_parent.and_then(|parent| inputs.packages.get(parent.name()).cloned()),
+    };
+    Ok(ImagePlan {
+        name: name.to_owned(),
+        repository,
+        tags,
+        base,
+        minimal: Some(minimal),
+        context_dir,
+        context_files,
+        steps,
+    })
+}
+
+/// Commit, the post-build test and the tags: the end of every image's plan. Returns the tags.
+fn finish(steps: &mut Vec<Step>, image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Vec<String> {
+    let settings = inputs.settings;
+    steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
     if let Some(test) = image.test() {
         steps.push(Step::From {
             into: TEST_CONTAINER,
-            name: container_name(&inputs.run_id, name, "test"),
+            name: container_name(&inputs.run_id, image.name(), "test"),
             image: Word::var(IMAGE),
             pull: Pull::Never,
         });
-        steps.push(Step::Run {
-            container: TEST_CONTAINER,
-            isolation: settings.isolation,
-            mounts: vec![],
-            env: vec![],
-            argv: test.iter().map(|arg| arg.to_string()).collect(),
-        });
+        steps.push(run_step(TEST_CONTAINER, settings, &test, vec![]));
         steps.push(Step::Remove { container: TEST_CONTAINER });
     }
-
-    let repository = settings.repository_of(name);
+    let repository = settings.repository_of(image.name());
     let mut tags = vec![format!("{repository}:latest"), format!("{repository}:{}", inputs.date_tag)];
     if let Some(hash) = input_hash {
         tags.push(inputs_tag(&repository, hash));
     }
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });
+    tags
+}
 
-    Ok(ImagePlan { name: name.to_owned(), repository, tags, base, context_dir, context_files, steps })
+/// The image reference a parent or builder stands for (`image` when it is an image of the registry),
+/// and whether it may be pulled.
+fn reference_of(
+    parent: ResolvedParent,
+    image: Option<&dyn Image>,
+    inputs: &PlanInputs,
+    name: &str,
+) -> Result<(String, Pull)> {
+    Ok(match parent {
+        ResolvedParent::Image(_) => {
+            let image = image.expect("a resolved parent image");
+            (format!("{}:latest", inputs.settings.repository_of(image.name())), Pull::Never)
+        }
+        ResolvedParent::Root(Root::Registry(reference)) => (reference.to_owned(), Pull::Missing),
+        ResolvedParent::Root(Root::Rig) => (inputs.rig_root.clone(), Pull::Never),
+        ResolvedParent::Root(Root::Tarball { path, .. }) => {
+            bail!("image `{name}`: stage3 tarball roots ({path}) are imported by `cargo xtask catalyst`, which is not built yet")
+        }
+    })
+}
+
+/// `target/buildah-gentoo/context/<image>`: the image's generated files.
+fn context_dir(settings: &Settings, name: &str) -> Utf8PathBuf {
+    settings.work_dir.join("context").join(file_stem(name))
+}
+
+/// The tool's make.conf fragment, the binhosts and the image's own portage files.
+fn common_context_files(image: &dyn Image, settings: &Settings, depth: usize) -> Vec<ContextFile> {
+    let mut files = vec![portage_files::tool_make_conf(settings.isolation)];
+    files.extend(portage_files::binrepos(
+        &settings.binhosts,
+        settings.binhost_keyring.is_some(),
+        &settings.binhost_tls,
+    ));
+    files.extend(portage_files::image_files(image, depth));
+    files
+}
+
+/// `buildah run` of argv in `container`.
+fn run_step<S: AsRef<str>>(container: Var, settings: &Settings, argv: &[S], mounts: Vec<Mount>) -> Step {
+    Step::Run {
+        container,
+        isolation: settings.isolation,
+        mounts,
+        env: vec![],
+        argv: argv.iter().map(|arg| arg.as_ref().to_owned()).collect(),
+    }
+}
+
+/// A stage3's make.conf is a file; ours are fragments in a make.conf folder, so the stage3's own file
+/// becomes the folder's first fragment. A fixed script (no value of the image's in it), because it must
+/// leave a root whose make.conf is a folder already as it is.
+fn stage3_make_conf(container: Var, settings: &Settings) -> Vec<Step> {
+    vec![run_step(container, settings, &["/bin/sh", "-c", MAKE_CONF_TO_FOLDER], vec![])]
+}
+
+/// The build context, copied into the container with one `buildah copy`.
+fn copy_context(container: Var, context_dir: &Utf8PathBuf) -> Step {
+    Step::Copy { container, source: Word::text(format!("{context_dir}/")), destination: "/".into(), chmod: None }
+}
+
+/// The image's own files, copied into the working container.
+fn copy_files(image: &dyn Image) -> Vec<Step> {
+    image
+        .files()
+        .into_iter()
+        .map(|file| Step::Copy {
+            container: CONTAINER,
+            source: Word::text(file.source_path()),
+            destination: file.destination.to_owned(),
+            chmod: file.mode,
+        })
+        .collect()
+}
+
+/// `emerge` of the packages from the shared binary package cache, building (and caching) what it
+/// lacks; `extra` options come before the atoms.
+fn emerge_argv(packages: &[Atom<'static>], settings: &Settings, extra: &[&str]) -> Vec<String> {
+    let mut argv = vec![
+        "emerge",
+        "--verbose",
+        "--color=n",
+        "--nospinner",
+        "--update",
+        "--deep",
+        "--newuse",
+        "--buildpkg",
+        "--usepkg",
+        "--binpkg-respect-use=y",
+    ];
+    if !settings.binhosts.is_empty() {
+        argv.push("--getbinpkg");
+    }
+    argv.extend_from_slice(extra);
+    argv.extend(packages.iter().map(|atom| atom.as_str()));
+    argv.into_iter().map(str::to_owned).collect()
 }
 
 /// How many images stand between this one and its root (0 for an image on a root).
@@ -344,17 +560,30 @@ fn binhost_tls(settings: &Settings) -> (Vec<Mount>, Vec<(String, String)>) {
     (mounts, env)
 }
 
-/// The command that removes one kind of file the image does not want.
-fn cleanup_argv(cleanup: Cleanup) -> Vec<&'static str> {
+/// The command that removes one kind of file the image does not want, from the root filesystem at
+/// `root` (`/`, or a minimal image's new root in its builder).
+fn cleanup_argv(cleanup: Cleanup, root: &str) -> Vec<String> {
+    let at = |path: &str| if root == "/" { path.to_owned() } else { format!("{root}{path}") };
+    let remove = |paths: &[&str]| {
+        let mut argv: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
+        argv.extend(paths.iter().map(|path| at(path)));
+        argv
+    };
     match cleanup {
-        Cleanup::Docs => {
-            vec!["rm", "-rf", "--one-file-system", "/usr/share/doc", "/usr/share/info", "/usr/share/gtk-doc"]
-        }
-        Cleanup::ManPages => vec!["rm", "-rf", "--one-file-system", "/usr/share/man"],
-        Cleanup::Headers => vec!["rm", "-rf", "--one-file-system", "/usr/include"],
+        Cleanup::Docs => remove(&["/usr/share/doc", "/usr/share/info", "/usr/share/gtk-doc"]),
+        Cleanup::ManPages => remove(&["/usr/share/man"]),
+        Cleanup::Headers => remove(&["/usr/include"]),
         Cleanup::StaticLibraries => {
-            vec!["find", "/usr", "-xdev", "-type", "f", "(", "-name", "*.a", "-o", "-name", "*.la", ")", "-delete"]
+            // A minimal root is small and may have no /usr at all: search all of it.
+            let top = if root == "/" { "/usr".to_owned() } else { root.to_owned() };
+            [top.as_str(), "-xdev", "-type", "f", "(", "-name", "*.a", "-o", "-name", "*.la", ")", "-delete"]
+                .iter()
+                .fold(vec!["find".to_owned()], |mut argv, arg| {
+                    argv.push(arg.to_string());
+                    argv
+                })
         }
+        Cleanup::PackageDatabase => remove(&["/var/db/pkg", "/var/lib/portage", "/var/cache/edb"]),
     }
 }
 
@@ -417,4 +646,145 @@ fn check_values(image: &dyn Image) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use image_defs::{atom, Parent};
+
+    use super::*;
+
+    fn inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanInputs<'a> {
+        PlanInputs {
+            registry,
+            settings,
+            date_tag: "20260101".into(),
+            rig_root: "localhost/rig-root:x".into(),
+            run_id: "t".into(),
+            packages: BTreeMap::new(),
+        }
+    }
+
+    fn position(steps: &[Step], wanted: impl Fn(&Step) -> bool) -> usize {
+        steps.iter().position(wanted).expect("the step is planned")
+    }
+
+    #[test]
+    fn a_minimal_image_emerges_into_the_mounted_root_and_hands_it_back_before_the_commit() {
+        let registry = Registry::global().unwrap();
+        let settings = Settings::defaults(camino::Utf8Path::new("/cache"));
+        let plan = plan_image(registry.get("rig/greeter-min").unwrap(), &inputs(registry, &settings), None).unwrap();
+        let steps = &plan.steps;
+        let is_run = |step: &Step, program: &str| matches!(step, Step::Run { argv, .. } if argv[0] == program);
+        let mount = position(steps, |s| matches!(s, Step::Mount { container: CONTAINER, into: ROOT_MOUNT }));
+        let builder = position(steps, |s| matches!(s, Step::From { into: BUILDER, .. }));
+        let accounts = position(steps, |s| is_run(s, "cp"));
+        let emerge = position(steps, |s| is_run(s, "emerge"));
+        let packages = position(steps, |s| matches!(s, Step::Capture { into: PACKAGES, .. }));
+        let drop_vdb = position(
+            steps,
+            |s| matches!(s, Step::Run { argv, .. } if argv.contains(&"/emerge-root/var/db/pkg".to_owned())),
+        );
+        let remove = position(steps, |s| matches!(s, Step::Remove { container: BUILDER }));
+        let unmount = position(steps, |s| matches!(s, Step::Unmount { container: CONTAINER }));
+        let commit = position(steps, |s| matches!(s, Step::Commit { .. }));
+        assert!(mount < builder && builder < accounts && accounts < emerge, "{steps:#?}");
+        assert!(emerge < packages && packages < drop_vdb && drop_vdb < remove, "recorded before dropped: {steps:#?}");
+        assert!(remove < unmount && unmount < commit, "{steps:#?}");
+        // Everything between the builder's creation and removal runs in the builder, on /emerge-root.
+        for step in &steps[builder + 1..remove] {
+            match step {
+                Step::Run { container, mounts, .. }
+                | Step::Capture { container, mounts, .. }
+                | Step::Measure { container, mounts, .. } => {
+                    assert_eq!(*container, BUILDER, "{step:?}");
+                    assert!(mounts.iter().any(|m| m.target == EMERGE_ROOT && m.source == Word::var(ROOT_MOUNT)));
+                }
+                Step::Copy { container, .. } => assert_eq!(*container, BUILDER, "{step:?}"),
+                other => panic!("unexpected step in the builder phase: {other:?}"),
+            }
+        }
+        let Step::Run { argv, .. } = &steps[emerge] else { unreachable!() };
+        for option in ["--root=/emerge-root", "--usepkg", "--buildpkg", "--binpkg-respect-use=y", "--with-bdeps=n"] {
+            assert!(argv.iter().any(|arg| arg == option), "{option} missing: {argv:?}");
+        }
+        assert_eq!(plan.base, "localhost/gentoo/rig/busybox:latest");
+        assert_eq!(plan.minimal.unwrap().builder, "localhost/gentoo/rig/base:latest");
+    }
+
+    struct Stage3;
+    impl Image for Stage3 {
+        fn name(&self) -> &'static str {
+            "stage3"
+        }
+        fn parent(&self) -> Parent {
+            Parent::registry("docker.io/gentoo/stage3:latest")
+        }
+    }
+    struct Tiny;
+    impl Image for Tiny {
+        fn name(&self) -> &'static str {
+            "tiny"
+        }
+        fn parent(&self) -> Parent {
+            Parent::registry("docker.io/gentoo/stage3:latest")
+        }
+        fn layout(&self) -> Layout {
+            Layout::Minimal
+        }
+        fn packages(&self) -> Vec<Atom<'static>> {
+            vec![atom!("sys-libs/glibc")]
+        }
+        fn cleanups(&self) -> Vec<Cleanup> {
+            vec![Cleanup::StaticLibraries, Cleanup::Headers]
+        }
+    }
+
+    #[test]
+    fn a_minimal_image_on_a_root_is_built_in_the_root_and_starts_from_scratch() {
+        let registry = Registry::new(vec![&Stage3, &Tiny]).unwrap();
+        let settings = Settings::defaults(camino::Utf8Path::new("/cache"));
+        let plan = plan_image(&Tiny, &inputs(&registry, &settings), Some("ab".repeat(32).as_str())).unwrap();
+        assert_eq!(plan.base, SCRATCH);
+        assert_eq!(
+            plan.steps[2],
+            Step::From {
+                into: BUILDER,
+                name: "bg-t-tiny-builder".into(),
+                image: Word::text("docker.io/gentoo/stage3:latest"),
+                pull: Pull::Missing
+            }
+        );
+        // The stage3's make.conf file becomes a fragment, in the builder.
+        assert!(
+            matches!(&plan.steps[3], Step::Run { container: BUILDER, argv, .. } if argv[2] == MAKE_CONF_TO_FOLDER),
+            "{:#?}",
+            plan.steps
+        );
+        let cleanups: Vec<&Vec<String>> = plan
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::Run { argv, .. } if argv[0] == "rm" || argv[0] == "find" => Some(argv),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            cleanups[0][..2],
+            ["find".to_owned(), "/emerge-root".to_owned()],
+            "the whole new root: {cleanups:?}"
+        );
+        assert_eq!(cleanups[1][3], "/emerge-root/usr/include");
+        assert_eq!(binpkg_key(registry.root_of(&Tiny)), "docker.io_gentoo_stage3_latest");
+    }
+
+    #[test]
+    fn cleanups_of_a_full_image_stay_where_they_were() {
+        assert_eq!(cleanup_argv(Cleanup::ManPages, "/"), ["rm", "-rf", "--one-file-system", "/usr/share/man"]);
+        assert_eq!(cleanup_argv(Cleanup::StaticLibraries, "/")[1], "/usr");
+        assert_eq!(
+            cleanup_argv(Cleanup::PackageDatabase, "/emerge-root")[3..],
+            ["/emerge-root/var/db/pkg", "/emerge-root/var/lib/portage", "/emerge-root/var/cache/edb"]
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Renders a plan as a POSIX shell script a person could run by hand from the workspace root.
 //! Every line is a step's [`Command`](super::Command), the very argv the executor runs.
 
-use super::{ImagePlan, Plan};
+use super::step::{CONTAINER, EMERGE_ROOT};
+use super::{ImagePlan, Plan, Step};
 
 /// Commands longer than this are continued on several lines.
 const WIDTH: usize = 100;
@@ -35,7 +36,32 @@ pub fn render(plan: &Plan, title: &str) -> String {
 }
 
 fn render_image(out: &mut String, image: &ImagePlan) {
-    out.push_str(&format!("# Image `{}` on {}\n", image.name, image.base));
+    match &image.minimal {
+        None => out.push_str(&format!("# Image `{}` on {}\n", image.name, image.base)),
+        Some(minimal) => {
+            out.push_str(&format!("# Image `{}` (minimal) on {}\n", image.name, image.base));
+            out.push_str(&format!(
+                "# Phase 1: the builder {} emerges the packages with --root into\n\
+                 # the working container, mounted at {EMERGE_ROOT}; build-time dependencies stay in the builder.\n",
+                minimal.builder
+            ));
+            if let Some(parent) = &minimal.minimal_parent {
+                match &minimal.provided {
+                    Some(packages) if packages.is_empty() => {
+                        out.push_str(&format!("# `{parent}` holds no packages (package.provided is empty).\n"))
+                    }
+                    Some(packages) => out.push_str(&format!(
+                        "# Already in `{parent}`, not installed again (package.provided): {}\n",
+                        packages.join(" ")
+                    )),
+                    None => out.push_str(&format!(
+                        "# The packages of `{parent}` are not known yet (it is not built); the build lists them\n\
+                         # in package.provided from its labels, so they are not installed again.\n"
+                    )),
+                }
+            }
+        }
+    }
     out.push_str(&format!("# Build context {}/:\n", image.context_dir));
     for file in &image.context_files {
         out.push_str(&format!("#   /{}\n", file.path));
@@ -43,5 +69,8 @@ fn render_image(out: &mut String, image: &ImagePlan) {
     for step in &image.steps {
         out.push_str(&step.command().to_shell_wrapped(WIDTH));
         out.push('\n');
+        if image.minimal.is_some() && *step == (Step::Unmount { container: CONTAINER }) {
+            out.push_str("# Phase 2: the new root becomes the image: configured, committed, tested, tagged.\n");
+        }
     }
 }

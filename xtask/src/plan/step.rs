@@ -21,6 +21,14 @@ pub const SIZE_BEFORE: Var = Var("size_before");
 pub const SIZE: Var = Var("size");
 /// The workspace root (the script runs from there).
 pub const WORKSPACE: Var = Var("PWD");
+/// Where a minimal image's working container (its new root) is mounted on the host.
+pub const ROOT_MOUNT: Var = Var("root");
+/// The container a minimal image's packages are emerged in.
+pub const BUILDER: Var = Var("builder");
+/// The packages in a minimal image's new root (`CAT/PF`, one a line), as its package database lists them.
+pub const PACKAGES: Var = Var("packages");
+/// Where a minimal image's new root is mounted in its builder.
+pub const EMERGE_ROOT: &str = "/emerge-root";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,6 +81,8 @@ impl Mount {
 pub enum ConfigOption {
     Env(String, String),
     Label(String, String),
+    /// A label whose value is a variable's (a command's output, known when the build runs).
+    LabelFrom(String, Var),
     Port(String),
     Entrypoint(Vec<String>),
     Cmd(Vec<String>),
@@ -81,19 +91,23 @@ pub enum ConfigOption {
 }
 
 impl ConfigOption {
-    fn args(&self) -> [String; 2] {
+    fn args(&self) -> [Word; 2] {
         let json = |argv: &Vec<String>| serde_json::to_string(argv).expect("strings serialize");
-        match self {
+        let [option, value]: [String; 2] = match self {
             // buildah expands `$NAME` in env values (Go's os.Expand, unknown names left as the bare
             // name); `$$` comes out as a single `$`, so doubling every `$` keeps the value verbatim.
             ConfigOption::Env(key, value) => ["--env".into(), format!("{key}={}", value.replace('$', "$$"))],
             ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
+            ConfigOption::LabelFrom(key, var) => {
+                return [Word::text("--label"), Word(vec![Piece::Text(format!("{key}=")), Piece::Var(*var)])]
+            }
             ConfigOption::Port(port) => ["--port".into(), port.clone()],
             ConfigOption::Entrypoint(argv) => ["--entrypoint".into(), json(argv)],
             ConfigOption::Cmd(argv) => ["--cmd".into(), json(argv)],
             ConfigOption::User(user) => ["--user".into(), user.clone()],
             ConfigOption::Workdir(dir) => ["--workdir".into(), dir.clone()],
-        }
+        };
+        [Word::text(option), Word::text(value)]
     }
 }
 
@@ -113,8 +127,11 @@ pub enum Step {
     /// `buildah run CONTAINER -- ARGV`, with volumes and environment variables of this step alone
     /// (not the image's: `buildah config --env` sets those).
     Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, env: Vec<(String, String)>, argv: Vec<String> },
-    /// `VAR=$(buildah run CONTAINER -- du -sxb /)`: the root filesystem's size in bytes.
-    Measure { container: Var, isolation: Isolation, into: Var },
+    /// `VAR=$(buildah run CONTAINER -- du -sxb PATH)`: the size in bytes of the root filesystem
+    /// (`/`), or of a minimal image's new root mounted in its builder.
+    Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
+    /// `VAR=$(buildah run CONTAINER -- ARGV)`: a command whose output (possibly empty) the build keeps.
+    Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
     /// `buildah config OPTIONS CONTAINER`.
     Config { container: Var, options: Vec<ConfigOption> },
     /// `VAR=$(buildah commit --rm CONTAINER)`: an untagged image; the container is removed.
@@ -137,12 +154,18 @@ impl Step {
             Step::Copy { .. } => "copy",
             Step::Run { .. } => "run",
             Step::Measure { .. } => "measure",
+            Step::Capture { .. } => "capture",
             Step::Config { .. } => "config",
             Step::Commit { .. } => "commit",
             Step::Tag { .. } => "tag",
             Step::Unmount { .. } => "umount",
             Step::Remove { .. } => "rm",
         }
+    }
+
+    /// Whether the step may assign an empty value (a command's output that can be empty).
+    pub fn may_assign_empty(&self) -> bool {
+        matches!(self, Step::Capture { .. })
     }
 
     /// The container this step creates, if any (the executor removes it when a later step fails).
@@ -182,21 +205,13 @@ impl Step {
                 command.arg(Word::var(*container)).arg(source.clone()).arg(destination.as_str())
             }
             Step::Run { container, isolation, mounts, env, argv } => {
-                let mut command = buildah(&["buildah", "run", "--isolation", isolation.as_str()]);
-                for mount in mounts {
-                    command = command.args(mount.args());
-                }
-                for (key, value) in env {
-                    // Unlike `buildah config --env`, `buildah run --env` takes the value verbatim.
-                    command = command.arg("--env").arg(format!("{key}={value}"));
-                }
-                command.arg(Word::var(*container)).arg("--").args(argv.iter().map(String::as_str))
+                run(*container, *isolation, mounts, env).args(argv.iter().map(String::as_str))
             }
-            Step::Measure { container, isolation, into } => {
-                buildah(&["buildah", "run", "--isolation", isolation.as_str()])
-                    .arg(Word::var(*container))
-                    .args(["--", "du", "-sxb", "/"])
-                    .assigning(*into)
+            Step::Measure { container, isolation, mounts, path, into } => {
+                run(*container, *isolation, mounts, &[]).args(["du", "-sxb", path.as_str()]).assigning(*into)
+            }
+            Step::Capture { container, isolation, mounts, argv, into } => {
+                run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
             Step::Config { container, options } => {
                 let mut command = buildah(&["buildah", "config"]);
@@ -215,6 +230,19 @@ impl Step {
             Step::Remove { container } => buildah(&["buildah", "rm"]).arg(Word::var(*container)),
         }
     }
+}
+
+/// `buildah run --isolation ISOLATION --volume ... --env ... CONTAINER --`, ready for the command's argv.
+fn run(container: Var, isolation: Isolation, mounts: &[Mount], env: &[(String, String)]) -> Command {
+    let mut command = Command::new(["buildah", "run", "--isolation", isolation.as_str()]);
+    for mount in mounts {
+        command = command.args(mount.args());
+    }
+    for (key, value) in env {
+        // Unlike `buildah config --env`, `buildah run --env` takes the value verbatim.
+        command = command.arg("--env").arg(format!("{key}={value}"));
+    }
+    command.arg(Word::var(container)).arg("--")
 }
 
 #[cfg(test)]

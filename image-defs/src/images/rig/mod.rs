@@ -3,21 +3,30 @@
 //! examples, and build on any machine without Gentoo or internet:
 //!
 //! rig root → `rig/base` → {`rig/hello` → `rig/greeter`, `rig/alpha`, `rig/beta`}
+//!
+//! and the minimal images, built in `rig/base`: scratch → `rig/busybox` → `rig/greeter-min` →
+//! `rig/hello-min`.
 
 use crate::Image;
 
 mod alpha;
 mod base;
 mod beta;
+mod busybox;
 mod greeter;
+mod greeter_min;
 mod hello;
+mod hello_min;
 
 pub use alpha::RigAlpha;
 pub use base::RigBase;
 pub use beta::RigBeta;
+pub use busybox::RigBusybox;
 pub use greeter::RigGreeter;
+pub use greeter_min::RigGreeterMin;
 pub use hello::RigHello;
+pub use hello_min::RigHelloMin;
 
 pub fn all() -> Vec<&'static dyn Image> {
-    vec![&RigBase, &RigHello, &RigGreeter, &RigAlpha, &RigBeta]
+    vec![&RigBase, &RigHello, &RigGreeter, &RigAlpha, &RigBeta, &RigBusybox, &RigGreeterMin, &RigHelloMin]
 }
