@@ -249,7 +249,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     };
     let builder_parent = registry.builder_of(image).expect("a minimal image has a builder");
     let (builder, builder_pull) = reference_of(builder_parent, registry.builder_image(image), inputs, name)?;
-    let provided = minimal_parent.map(|parent| inputs.packages.get(parent.name()).cloned());
+    // What the minimal parent holds, when it is known (`None` also for scratch).
+    let provided = minimal_parent.and_then(|parent| inputs.packages.get(parent.name()).cloned());
     if image.trust_site_ca() {
         bail!("image `{name}`: trusting the site CA is not supported for minimal images yet");
     }
@@ -258,12 +259,11 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     let builder_depth = registry.builder_image(image).map_or(0, |builder| depth(registry, builder) + 1);
     let mut context_files = common_context_files(image, settings, builder_depth);
     if let Some(parent) = minimal_parent {
-        context_files.push(portage_files::package_provided(name, parent.name(), provided.clone().flatten().as_deref()));
+        context_files.push(portage_files::package_provided(name, parent.name(), provided.as_deref()));
     }
 
     let root_mount = Mount { source: Word::var(ROOT_MOUNT), target: EMERGE_ROOT.into(), read_only: false };
-    let in_builder = |argv: &[&str]| run_step(BUILDER, settings, argv, vec![root_mount.clone()]);
-    let in_builder_owned = |argv: Vec<String>| run_step(BUILDER, settings, &argv, vec![root_mount.clone()]);
+    let in_builder = |argv: Vec<String>| run_step(BUILDER, settings, &argv, vec![root_mount.clone()]);
     let mut steps = vec![
         Step::From {
             into: CONTAINER,
@@ -285,13 +285,11 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     steps.push(copy_context(BUILDER, &context_dir));
     // Accounts: packages that add users and groups (acct-user/*, acct-group/*) run useradd and
     // groupadd on the new root, which needs these files there first. `-n` keeps the minimal parent's.
-    steps.push(in_builder(&["mkdir", "-p", &format!("{EMERGE_ROOT}/etc")]));
-    let accounts: Vec<String> = ["passwd", "group", "shadow", "gshadow"].iter().map(|f| format!("/etc/{f}")).collect();
-    let mut copy_accounts = vec!["cp", "-an"];
-    copy_accounts.extend(accounts.iter().map(String::as_str));
-    let etc = format!("{EMERGE_ROOT}/etc/");
-    copy_accounts.push(&etc);
-    steps.push(in_builder(&copy_accounts));
+    steps.push(in_builder(vec!["mkdir".into(), "-p".into(), format!("{EMERGE_ROOT}/etc")]));
+    let mut copy_accounts: Vec<String> = vec!["cp".into(), "-an".into()];
+    copy_accounts.extend(["passwd", "group", "shadow", "gshadow"].map(|file| format!("/etc/{file}")));
+    copy_accounts.push(format!("{EMERGE_ROOT}/etc/"));
+    steps.push(in_builder(copy_accounts));
 
     let packages = image.packages();
     if !packages.is_empty() {
@@ -324,7 +322,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
         steps.push(measure(SIZE_BEFORE));
     }
     for cleanup in cleanups {
-        steps.push(in_builder_owned(cleanup_argv(cleanup, EMERGE_ROOT)));
+        steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
     steps.push(measure(SIZE));
@@ -332,7 +330,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     steps.push(Step::Unmount { container: CONTAINER });
 
     let mut options = config_options(image);
-    options.push(ConfigOption::Label(PROVIDED_LABEL.into(), provided.flatten().unwrap_or_default().join("\n")));
+    options.push(ConfigOption::Label(PROVIDED_LABEL.into(), provided.as_deref().unwrap_or_default().join("\n")));
     options.push(ConfigOption::LabelFrom(PACKAGES_LABEL.into(), PACKAGES));
     if let Some(hash) = input_hash {
         options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
@@ -341,11 +339,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     let tags = finish(&mut steps, image, inputs, input_hash);
 
     let repository = settings.repository_of(name);
-    let minimal = MinimalPlan {
-        builder,
-        minimal_parent: minimal_parent.map(|parent| parent.name().to_owned()),
-        provided: minimal_parent.and_then(|parent| inputs.packages.get(parent.name()).cloned()),
-    };
+    let minimal =
+        MinimalPlan { builder, minimal_parent: minimal_parent.map(|parent| parent.name().to_owned()), provided };
     Ok(ImagePlan {
         name: name.to_owned(),
         repository,
