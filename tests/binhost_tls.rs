@@ -212,18 +212,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
         // Every layer, lower ones included, as an OCI layout.
         let layout = temp.join(format!("oci-{}", image.replace('/', "+")));
         e2e::buildah_ok(&["push", "--quiet", &reference, &format!("oci:{layout}")]);
-        let blobs: Vec<String> = std::fs::read_dir(layout.join("blobs/sha256"))
-            .unwrap()
-            .map(|entry| entry.unwrap().path().to_string_lossy().into_owned())
-            .collect();
-        assert!(blobs.len() >= 3, "a manifest, a config and layers: {blobs:?}");
-        // zgrep reads inside the compressed layers: it finds a path every one of these images has.
-        let mut control = Command::new("zgrep");
-        control.args(["-l", "-a", "-F", "usr/share/libgreet/greeting"]).args(&blobs);
-        assert_eq!(e2e::run(control).code, Some(0), "zgrep does not see into the layers of {reference}");
-        let mut zgrep = Command::new("zgrep");
-        zgrep.args(["-l", "-a", "-F", "-f", needles_file.as_str()]).args(&blobs);
-        let scanned = e2e::run(zgrep);
+        let scanned = e2e::scan_oci_layout(&layout, &needles_file, &reference);
         assert_eq!(
             scanned.code,
             Some(1),

@@ -1032,3 +1032,21 @@ impl Drop for Streaming {
 pub fn line_time(seen: &[(Instant, String)], matches: impl Fn(&str) -> bool) -> Option<Instant> {
     seen.iter().find(|(_, line)| matches(line)).map(|(at, _)| *at)
 }
+
+/// Scans every blob of an OCI layout (manifest, config, compressed layers) for any line of
+/// `needles_file`, after checking that zgrep does see into the layers (a path every rig image has).
+/// Returns zgrep's result: exit status 1 means no needle was found.
+#[track_caller]
+pub fn scan_oci_layout(layout: &Utf8Path, needles_file: &Utf8Path, what: &str) -> Finished {
+    let blobs: Vec<String> = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    assert!(blobs.len() >= 3, "a manifest, a config and layers: {blobs:?}");
+    let mut control = Command::new("zgrep");
+    control.args(["-l", "-a", "-F", "usr/share/libgreet/greeting"]).args(&blobs);
+    assert_eq!(run(control).code, Some(0), "zgrep does not see into the layers of {what}");
+    let mut zgrep = Command::new("zgrep");
+    zgrep.args(["-l", "-a", "-F", "-f", needles_file.as_str()]).args(&blobs);
+    run(zgrep)
+}
