@@ -49,20 +49,6 @@ fn needles_of(folder: &Utf8Path) -> BTreeSet<String> {
     needles
 }
 
-/// Files under `paths` containing any line of `needles` (grep -r, fixed strings, binary as text,
-/// devices skipped). Panics when grep fails.
-#[track_caller]
-fn grep(needles: &Utf8Path, paths: &[&str]) -> Vec<String> {
-    let mut command = Command::new("grep");
-    command.args(["-r", "-l", "-a", "-F", "-D", "skip", "-f", needles.as_str()]).args(paths);
-    let finished = e2e::run(command);
-    match finished.code {
-        Some(0) => finished.stdout.lines().map(str::to_owned).collect(),
-        Some(1) => Vec::new(),
-        _ => panic!("grep failed:\n{}", finished.describe()),
-    }
-}
-
 /// The package files (`.gpkg.tar`) under `dir`, relative to it.
 fn package_files(dir: &Utf8Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
@@ -171,9 +157,13 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     let needles = needles_of(&folder);
     let needles_file = temp.join("needles");
     std::fs::write(&needles_file, needles.iter().map(|n| format!("{n}\n")).collect::<String>()).unwrap();
-    assert_eq!(grep(&needles_file, &[folder.as_str()]).len(), 3, "grep finds the needles where they are");
+    assert_eq!(e2e::grep_files(&needles_file, &[folder.as_str()]).len(), 3, "grep finds the needles where they are");
     let work = workspace.root().join("target/buildah-gentoo");
-    assert_eq!(grep(&needles_file, &[work.as_str()]), Vec::<String>::new(), "certificates in the tool's files");
+    assert_eq!(
+        e2e::grep_files(&needles_file, &[work.as_str()]),
+        Vec::<String>::new(),
+        "certificates in the tool's files"
+    );
     for finished in [&built, &plan] {
         for needle in &needles {
             assert!(!finished.output().contains(needle.as_str()), "a certificate line in the output");
@@ -183,7 +173,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
         let reference = session.latest(image);
         let container = e2e::buildah_ok(&["from", "--pull=never", "--quiet", &reference]);
         let mounted = e2e::buildah(&["mount", &container]);
-        let found = mounted.success().then(|| grep(&needles_file, &[mounted.stdout.trim()]));
+        let found = mounted.success().then(|| e2e::grep_files(&needles_file, &[mounted.stdout.trim()]));
         let leftovers = mounted.success().then(|| {
             let run = mounted.stdout.trim().to_owned() + "/run/buildah-gentoo";
             let mut find = Command::new("find");

@@ -483,7 +483,7 @@ fn no_certificate_key_or_credential_reaches_a_layer_the_output_or_the_logs() {
     needles.insert(base64(format!("{USER}:{password}").as_bytes()));
     let needles_file = root.join("needles");
     std::fs::write(&needles_file, needles.iter().map(|n| format!("{n}\n")).collect::<String>()).unwrap();
-    let found = grep(&needles_file, &[certs.as_str(), auth.as_str()]);
+    let found = e2e::grep_files(&needles_file, &[certs.as_str(), auth.as_str()]);
     assert_eq!(found.len(), 4, "grep finds the needles in ca.crt, client.cert, client.key and auth.json: {found:?}");
 
     // The output and every file the tool wrote (logs, digests, build contexts).
@@ -495,7 +495,7 @@ fn no_certificate_key_or_credential_reaches_a_layer_the_output_or_the_logs() {
     }
     let work = workspace.root().join("target/buildah-gentoo");
     assert!(work.join("logs/rig+base.push.log").is_file());
-    assert_eq!(grep(&needles_file, &[work.as_str()]), Vec::<String>::new(), "secrets in the tool's files");
+    assert_eq!(e2e::grep_files(&needles_file, &[work.as_str()]), Vec::<String>::new(), "secrets in the tool's files");
 
     // Every image of the namespace, mounted.
     let prefix = format!("{}/", session.namespace);
@@ -505,7 +505,7 @@ fn no_certificate_key_or_credential_reaches_a_layer_the_output_or_the_logs() {
     for image in &stored {
         let container = e2e::buildah_ok(&["from", "--pull=never", "--quiet", &image.id]);
         let mounted = e2e::buildah(&["mount", &container]);
-        let found = mounted.success().then(|| grep(&needles_file, &[mounted.stdout.trim()]));
+        let found = mounted.success().then(|| e2e::grep_files(&needles_file, &[mounted.stdout.trim()]));
         e2e::buildah(&["umount", &container]);
         e2e::buildah_ok(&["rm", &container]);
         mounted.expect_success();
@@ -522,19 +522,5 @@ fn no_certificate_key_or_credential_reaches_a_layer_the_output_or_the_logs() {
         skopeo(&args).expect_success();
         let scanned = e2e::scan_oci_layout(&layout, &needles_file, image);
         assert_eq!(scanned.code, Some(1), "secrets in blobs of {image} (or zgrep failed):\n{}", scanned.describe());
-    }
-}
-
-/// Files under `paths` containing any line of `needles` (grep -r, fixed strings, binary as text,
-/// devices skipped). Panics when grep fails.
-#[track_caller]
-fn grep(needles: &Utf8Path, paths: &[&str]) -> Vec<String> {
-    let mut command = Command::new("grep");
-    command.args(["-r", "-l", "-a", "-F", "-D", "skip", "-f", needles.as_str()]).args(paths);
-    let finished = e2e::run(command);
-    match finished.code {
-        Some(0) => finished.stdout.lines().map(str::to_owned).collect(),
-        Some(1) => Vec::new(),
-        _ => panic!("grep failed:\n{}", finished.describe()),
     }
 }

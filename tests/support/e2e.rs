@@ -1050,3 +1050,17 @@ pub fn scan_oci_layout(layout: &Utf8Path, needles_file: &Utf8Path, what: &str) -
     zgrep.args(["-l", "-a", "-F", "-f", needles_file.as_str()]).args(&blobs);
     run(zgrep)
 }
+
+/// Files under `paths` containing any line of `needles` (grep -r, fixed strings, binary as text,
+/// devices skipped). Panics when grep fails.
+#[track_caller]
+pub fn grep_files(needles: &Utf8Path, paths: &[&str]) -> Vec<String> {
+    let mut command = Command::new("grep");
+    command.args(["-r", "-l", "-a", "-F", "-D", "skip", "-f", needles.as_str()]).args(paths);
+    let finished = run(command);
+    match finished.code {
+        Some(0) => finished.stdout.lines().map(str::to_owned).collect(),
+        Some(1) => Vec::new(),
+        _ => panic!("grep failed:\n{}", finished.describe()),
+    }
+}
