@@ -171,3 +171,49 @@ fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
     assert!(busybox.images[0].context_files.iter().all(|file| !file.path.contains("package.provided")));
     assert_eq!(busybox.images[0].base, "scratch");
 }
+
+/// An image on a stage3 tarball: the plan imports the tarball first (digest, signature, unpack,
+/// the official images' tweaks), and the image starts from the import's digest tag.
+#[test]
+fn a_tarball_root_is_checked_and_imported_before_the_images_on_it() {
+    use image_defs::{atom, Atom, Image, Parent, Root};
+    use xtask::plan::root_import::{root_repository, TarballImport};
+
+    const TARBALL: &str = "stages/stage3-amd64-openrc-20261101T170000Z.tar.xz";
+    struct OwnStage3;
+    impl Image for OwnStage3 {
+        fn name(&self) -> &'static str {
+            "own-stage3"
+        }
+        fn parent(&self) -> Parent {
+            Parent::Root(Root::tarball(TARBALL).keyring("keys/gentoo-release.gpg"))
+        }
+        fn packages(&self) -> Vec<Atom<'static>> {
+            vec![atom!("app-misc/hello")]
+        }
+    }
+    static OWN: OwnStage3 = OwnStage3;
+    let registry = Registry::new(vec![&OWN]).unwrap();
+    let settings = fixed_settings();
+    let mut inputs = fixed_inputs(&registry, &settings);
+    let import = TarballImport {
+        path: TARBALL.into(),
+        sha512: "0123456789abcdef".repeat(8),
+        keyring: Some("keys/gentoo-release.gpg".into()),
+        repository: root_repository(&settings, TARBALL),
+    };
+    inputs.tarballs.insert(TARBALL.into(), import.clone());
+    let plan = plan::plan(&[&OWN], &inputs).unwrap();
+    assert_eq!(plan.roots.len(), 1);
+    assert_eq!(plan.images[0].base, import.digest_tag());
+    assert_eq!(
+        plan.roots[0].context_files[0].contents,
+        format!("{}  {TARBALL}\n", "0123456789abcdef".repeat(8)),
+        "sha512sum --check reads the digest and the path from the context"
+    );
+    insta::assert_snapshot!("plan@own-stage3-on-a-tarball", script::render(&plan, "own-stage3"));
+
+    inputs.tarballs.clear();
+    let error = plan::plan(&[&OWN], &inputs).unwrap_err().to_string();
+    assert!(error.contains("own-stage3") && error.contains(TARBALL), "{error}");
+}

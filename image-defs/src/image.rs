@@ -170,6 +170,29 @@ impl Parent {
     }
 }
 
+impl Root {
+    /// A stage3 tarball root, verified against `<path>.DIGESTS`; see [`Root::Tarball`].
+    pub const fn tarball(path: &'static str) -> Root {
+        Root::Tarball { path, digest: None, keyring: None }
+    }
+
+    /// This tarball root, verified against `sha512:<hex>` instead of `<path>.DIGESTS`.
+    pub const fn digest(self, digest: &'static str) -> Root {
+        match self {
+            Root::Tarball { path, keyring, .. } => Root::Tarball { path, digest: Some(digest), keyring },
+            _ => panic!("only a tarball root has a digest"),
+        }
+    }
+
+    /// This tarball root, whose `<path>.asc` signature must verify against `keyring`.
+    pub const fn keyring(self, keyring: &'static str) -> Root {
+        match self {
+            Root::Tarball { path, digest, .. } => Root::Tarball { path, digest, keyring: Some(keyring) },
+            _ => panic!("only a tarball root has a keyring"),
+        }
+    }
+}
+
 /// A reference to a parent image in the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParentImage {
@@ -183,11 +206,17 @@ pub enum Root {
     /// An image reference on a registry (`docker.io/gentoo/stage3:amd64-openrc`), optionally pinned
     /// by digest (`...@sha256:...`).
     Registry(&'static str),
-    /// A stage3 tarball on disk (relative to the workspace root, or absolute), imported as an image.
+    /// A stage3 tarball on disk (relative to the workspace root, or absolute; xz, bzip2, zstd, gzip or
+    /// plain tar), imported as an image with owners, modes, xattrs and file capabilities kept. Build
+    /// one with [`Root::tarball`].
     Tarball {
         path: &'static str,
-        /// The expected `sha512:<hex>` digest, when known.
+        /// The expected `sha512:<hex>` digest; without one, the SHA512 line for the file in
+        /// `<path>.DIGESTS` (as Gentoo publishes next to every stage3). One of the two is required.
         digest: Option<&'static str>,
+        /// A binary OpenPGP keyring (`gpg --export`, or `gpg --dearmor` of an armored key): when
+        /// given, `<path>.asc` must be a good detached signature by one of its keys.
+        keyring: Option<&'static str>,
     },
     /// The offline test rig: Debian minbase with portage from PyPI, built from `tests/rig/`. It stands
     /// in for a stage3 on machines without Gentoo or internet.

@@ -360,6 +360,27 @@ impl Drop for ContainerGuard {
     }
 }
 
+/// A working container of an image, mounted on the host; unmounted and removed when dropped.
+pub struct MountedImage {
+    pub path: Utf8PathBuf,
+    container: ContainerGuard,
+}
+
+impl MountedImage {
+    #[track_caller]
+    pub fn new(reference: &str) -> MountedImage {
+        let container = ContainerGuard(buildah_ok(&["from", "--pull=never", "--quiet", reference]));
+        let path = Utf8PathBuf::from(buildah_ok(&["mount", &container.0]));
+        MountedImage { path, container }
+    }
+}
+
+impl Drop for MountedImage {
+    fn drop(&mut self) {
+        let _ = buildah(&["umount", &self.container.0]);
+    }
+}
+
 /// Runs `argv` in a fresh container of `reference` (`buildah from` + `run` + `rm`, the container is
 /// always removed). Returns the `buildah run` result.
 #[track_caller]

@@ -28,5 +28,6 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
         run_id: "plan".to_owned(),
         packages: Default::default(),
+        tarballs: Default::default(),
     }
 }

@@ -21,6 +21,14 @@ pub const RIG_TOOLS: &[Tool] = &[
     Tool { command: "pip3", debian_package: "python3-pip", why: "downloads the portage wheel from PyPI" },
 ];
 
+/// What importing a stage3 tarball needs on top (tar and sha512sum come with every Debian).
+pub const IMPORT_TOOLS: &[Tool] = &[
+    Tool { command: "gpgv", debian_package: "gpgv", why: "checks a stage3's signature" },
+    Tool { command: "xz", debian_package: "xz-utils", why: "unpacks .tar.xz stage3 tarballs" },
+    Tool { command: "bzip2", debian_package: "bzip2", why: "unpacks .tar.bz2 stage3 tarballs" },
+    Tool { command: "zstd", debian_package: "zstd", why: "unpacks .tar.zst stage3 tarballs" },
+];
+
 /// What the test suite needs on top.
 pub const TEST_TOOLS: &[Tool] = &[
     Tool { command: "skopeo", debian_package: "skopeo", why: "inspects pushed images" },
@@ -34,6 +42,7 @@ pub const TEST_TOOLS: &[Tool] = &[
     Tool { command: "openssl", debian_package: "openssl", why: "makes the test certificates" },
     Tool { command: "gpg", debian_package: "gpg", why: "signs and verifies test artifacts" },
     Tool { command: "htpasswd", debian_package: "apache2-utils", why: "makes the test registry's password file" },
+    Tool { command: "setcap", debian_package: "libcap2-bin", why: "gives a test stage3's file a capability" },
 ];
 
 /// Whether `command` is on PATH.

@@ -52,18 +52,21 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }
             .map_err(anyhow::Error::msg)?
     };
+    let tarballs = crate::execute::root_import::resolve_all(&context.workspace, &context.settings, registry, &images)?;
     let executor = Executor {
         workspace: &context.workspace,
         settings: &context.settings,
         registry,
         date_tag: crate::clock::today_utc(),
         rig_root: crate::rig::root_reference(&context.workspace),
+        tarballs: tarballs.clone(),
     };
     if args.dry_run {
         let mut inputs = context.plan_inputs();
+        inputs.tarballs = tarballs;
         inputs.packages = crate::execute::recorded_packages(&context.settings, registry, &images);
         let plan = plan::plan(&images, &inputs)?;
-        for image in &plan.images {
+        for image in plan.roots.iter().chain(&plan.images) {
             crate::build_context::write(&context.workspace, image)?;
         }
         print!("{}", script::render(&plan, "build --dry-run"));

@@ -149,6 +149,7 @@ impl Context {
             rig_root: crate::rig::root_reference(&self.workspace),
             run_id: "plan".to_owned(),
             packages: Default::default(),
+            tarballs: Default::default(),
         }
     }
 }

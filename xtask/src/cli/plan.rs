@@ -23,9 +23,11 @@ pub fn run(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }
         .map_err(anyhow::Error::msg)?;
     let mut inputs = context.plan_inputs();
+    inputs.tarballs =
+        crate::execute::root_import::resolve_all(&context.workspace, &context.settings, context.registry, &images)?;
     inputs.packages = crate::execute::recorded_packages(&context.settings, context.registry, &images);
     let plan = plan::plan(&images, &inputs)?;
-    for image in &plan.images {
+    for image in plan.roots.iter().chain(&plan.images) {
         crate::build_context::write(context.workspace(), image)?;
     }
     if args.json {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use xshell::{cmd, Shell};
 
 use super::Context;
-use crate::prerequisites::{self, BUILD_TOOLS, RIG_TOOLS, TEST_TOOLS};
+use crate::prerequisites::{self, BUILD_TOOLS, IMPORT_TOOLS, RIG_TOOLS, TEST_TOOLS};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -21,7 +21,7 @@ pub struct TestArgs {
 pub fn run(context: &Context, args: &TestArgs) -> Result<ExitCode> {
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);
-    for tools in [BUILD_TOOLS, RIG_TOOLS, TEST_TOOLS] {
+    for tools in [BUILD_TOOLS, RIG_TOOLS, IMPORT_TOOLS, TEST_TOOLS] {
         prerequisites::ensure(&sh, tools)?;
     }
     let python = prerequisites::portage_python(&sh, &context.workspace.join(&context.settings.work_dir))?;

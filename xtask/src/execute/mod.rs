@@ -5,6 +5,7 @@
 mod fingerprint;
 pub mod interrupt;
 pub mod push;
+pub mod root_import;
 mod runner;
 mod storage;
 
@@ -124,6 +125,8 @@ pub struct Executor<'a> {
     pub registry: &'a Registry,
     pub date_tag: String,
     pub rig_root: String,
+    /// The tarball roots of the images to build, resolved ([`root_import::resolve_all`]).
+    pub tarballs: BTreeMap<String, plan::TarballImport>,
 }
 
 impl Executor<'_> {
@@ -139,6 +142,7 @@ impl Executor<'_> {
             rig_root: self.rig_root.clone(),
             run_id: std::process::id().to_string(),
             packages: Default::default(),
+            tarballs: self.tarballs.clone(),
         }
     }
 
@@ -165,6 +169,10 @@ impl Executor<'_> {
         if request.images.iter().any(|image| self.registry.root_of(*image) == Root::Rig) {
             let id = crate::rig::ensure_root(sh, self.workspace, self.settings, &index)?;
             index.insert(self.rig_root.clone(), id);
+        }
+        let run_id = std::process::id().to_string();
+        for tarball in self.tarballs.values() {
+            root_import::ensure(sh, self.workspace, self.settings, &mut index, tarball, &run_id)?;
         }
         let index = Mutex::new(index);
         let repository_ids = self.repository_identities(&index.lock().unwrap())?;

@@ -5,6 +5,7 @@
 pub mod command;
 mod portage_files;
 pub mod push;
+pub mod root_import;
 pub mod script;
 pub mod step;
 
@@ -21,6 +22,7 @@ pub use portage_files::{file_stem, ContextFile};
 pub use step::{ConfigOption, Mount, Pull, Step};
 
 use crate::settings::{RepositorySource, Settings};
+pub use root_import::TarballImport;
 use step::{
     BUILDER, CONTAINER, EMERGE_ROOT, IMAGE, PACKAGES, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, ROOT_MOUNT, SIZE,
     SIZE_BEFORE, TEST_CONTAINER, WORKSPACE,
@@ -71,6 +73,9 @@ pub struct PlanInputs<'a> {
     /// the caller: a minimal child lists its minimal parent's in `package.provided`. An image missing
     /// here is not built yet; its children's plans say so.
     pub packages: BTreeMap<String, Vec<String>>,
+    /// The tarball roots in use (declared path → what to import, with the digest the caller read
+    /// from the definition or the `.DIGESTS` file). A tarball root missing here cannot be planned.
+    pub tarballs: BTreeMap<String, TarballImport>,
 }
 
 /// The name of a container the plan creates: `bg-<run>-<image>-<role>`, in the characters container
@@ -85,6 +90,8 @@ pub fn container_name(run_id: &str, image_name: &str, role: &str) -> String {
 pub struct Plan {
     /// Steps run once before the images (mounting a repository image).
     pub setup: Vec<Step>,
+    /// Stage3 tarballs imported as root images, before the images built on them.
+    pub roots: Vec<ImagePlan>,
     /// The images, parents before children.
     pub images: Vec<ImagePlan>,
     /// Steps run once after the images.
@@ -139,8 +146,23 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
         teardown.push(Step::Unmount { container: REPOSITORY_CONTAINER });
         teardown.push(Step::Remove { container: REPOSITORY_CONTAINER });
     }
+    // The tarballs that planned images start from directly (an image further down the tree starts
+    // from its parent, planned or built already).
+    let mut roots: Vec<ImagePlan> = Vec::new();
+    for image in images {
+        let direct = [Some(inputs.registry.parent_of(*image)), inputs.registry.builder_of(*image)];
+        for path in direct.into_iter().flatten().filter_map(|parent| match parent {
+            ResolvedParent::Root(Root::Tarball { path, .. }) => Some(path),
+            _ => None,
+        }) {
+            let tarball = tarball_of(inputs, path, image.name())?;
+            if !roots.iter().any(|root| root.repository == tarball.repository) {
+                roots.push(root_import::plan_import(tarball, inputs.settings, &inputs.run_id));
+            }
+        }
+    }
     let images = images.iter().map(|image| plan_image(*image, inputs, None)).collect::<Result<_>>()?;
-    Ok(Plan { setup, images, teardown })
+    Ok(Plan { setup, roots, images, teardown })
 }
 
 /// Plans one image. With its input hash (known once its parent is built), the image is labelled and
@@ -170,7 +192,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -
         pull,
     }];
     let run = |argv: Vec<String>, mounts: Vec<Mount>| run_step(CONTAINER, settings, &argv, mounts);
-    if let ResolvedParent::Root(Root::Registry(_)) = registry.parent_of(image) {
+    if let ResolvedParent::Root(Root::Registry(_) | Root::Tarball { .. }) = registry.parent_of(image) {
         steps.extend(stage3_make_conf(CONTAINER, settings));
     }
     steps.push(copy_context(CONTAINER, &context_dir));
@@ -279,7 +301,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
             pull: builder_pull,
         },
     ];
-    if let ResolvedParent::Root(Root::Registry(_)) = builder_parent {
+    if let ResolvedParent::Root(Root::Registry(_) | Root::Tarball { .. }) = builder_parent {
         steps.extend(stage3_make_conf(BUILDER, settings));
     }
     steps.push(copy_context(BUILDER, &context_dir));
@@ -391,10 +413,16 @@ fn reference_of(
         }
         ResolvedParent::Root(Root::Registry(reference)) => (reference.to_owned(), Pull::Missing),
         ResolvedParent::Root(Root::Rig) => (inputs.rig_root.clone(), Pull::Never),
-        ResolvedParent::Root(Root::Tarball { path, .. }) => {
-            bail!("image `{name}`: stage3 tarball roots ({path}) are imported by `cargo xtask catalyst`, which is not built yet")
-        }
+        ResolvedParent::Root(Root::Tarball { path, .. }) => (tarball_of(inputs, path, name)?.digest_tag(), Pull::Never),
     })
+}
+
+/// The import of the tarball root at `path`, as the caller resolved it.
+fn tarball_of<'a>(inputs: &'a PlanInputs, path: &str, name: &str) -> Result<&'a TarballImport> {
+    match inputs.tarballs.get(path) {
+        Some(tarball) => Ok(tarball),
+        None => bail!("image `{name}`: the tarball root {path} was not resolved (its digest is not known)"),
+    }
 }
 
 /// `target/buildah-gentoo/context/<image>`: the image's generated files.
@@ -657,6 +685,7 @@ mod tests {
             rig_root: "localhost/rig-root:x".into(),
             run_id: "t".into(),
             packages: BTreeMap::new(),
+            tarballs: BTreeMap::new(),
         }
     }
 

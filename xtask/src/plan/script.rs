@@ -21,6 +21,13 @@ pub fn render(plan: &Plan, title: &str) -> String {
             out.push('\n');
         }
     }
+    for root in &plan.roots {
+        out.push_str(&format!(
+            "\n# Root image `{}`: a stage3 tarball, verified, then unpacked into scratch\n",
+            root.name
+        ));
+        render_steps(&mut out, root);
+    }
     for image in &plan.images {
         out.push('\n');
         render_image(&mut out, image);
@@ -62,6 +69,11 @@ fn render_image(out: &mut String, image: &ImagePlan) {
             }
         }
     }
+    render_steps(out, image);
+}
+
+/// The build context's files, then the steps.
+fn render_steps(out: &mut String, image: &ImagePlan) {
     out.push_str(&format!("# Build context {}/:\n", image.context_dir));
     for file in &image.context_files {
         out.push_str(&format!("#   /{}\n", file.path));

@@ -105,7 +105,7 @@ impl ConfigOption {
             ConfigOption::Entrypoint(argv) => ["--entrypoint".into(), json(argv)],
             ConfigOption::Cmd(argv) => ["--cmd".into(), json(argv)],
             ConfigOption::User(user) => ["--user".into(), user.clone()],
-            ConfigOption::Workdir(dir) => ["--workdir".into(), dir.clone()],
+            ConfigOption::Workdir(dir) => ["--workingdir".into(), dir.clone()],
         };
         [Word::text(option), Word::text(value)]
     }
@@ -138,6 +138,14 @@ pub enum Step {
     Commit { container: Var, into: Var },
     /// `buildah tag IMAGE REFERENCES`: the only step that moves tags, after everything else passed.
     Tag { image: Var, references: Vec<String> },
+    /// `sha512sum --check --strict --quiet SUMS`: a file (on the host) has the digest the sums file gives.
+    CheckDigest { sums: Word },
+    /// `gpgv --keyring KEYRING SIGNATURE FILE`: a detached signature by a key of the keyring.
+    CheckSignature { keyring: Word, signature: Word, file: Word },
+    /// `tar --extract` of ARCHIVE (any compression tar recognises) into a mounted container, keeping
+    /// numeric owners, modes, xattrs and file capabilities (`security.capability`), as Gentoo's
+    /// handbook unpacks a stage3.
+    Unpack { archive: Word, into: Var },
     /// `buildah umount CONTAINER`.
     Unmount { container: Var },
     /// `buildah rm CONTAINER`.
@@ -158,6 +166,9 @@ impl Step {
             Step::Config { .. } => "config",
             Step::Commit { .. } => "commit",
             Step::Tag { .. } => "tag",
+            Step::CheckDigest { .. } => "check digest",
+            Step::CheckSignature { .. } => "check signature",
+            Step::Unpack { .. } => "unpack",
             Step::Unmount { .. } => "umount",
             Step::Remove { .. } => "rm",
         }
@@ -226,6 +237,17 @@ impl Step {
             Step::Tag { image, references } => {
                 buildah(&["buildah", "tag"]).arg(Word::var(*image)).args(references.iter().map(String::as_str))
             }
+            Step::CheckDigest { sums } => {
+                Command::new(["sha512sum", "--check", "--strict", "--quiet"]).arg(sums.clone())
+            }
+            Step::CheckSignature { keyring, signature, file } => {
+                Command::new(["gpgv", "--keyring"]).arg(keyring.clone()).arg(signature.clone()).arg(file.clone())
+            }
+            Step::Unpack { archive, into } => Command::new(["tar", "--extract", "--file"])
+                .arg(archive.clone())
+                .arg("--directory")
+                .arg(Word::var(*into))
+                .args(["--numeric-owner", "--preserve-permissions", "--xattrs", "--xattrs-include=*.*"]),
             Step::Unmount { container } => buildah(&["buildah", "umount"]).arg(Word::var(*container)),
             Step::Remove { container } => buildah(&["buildah", "rm"]).arg(Word::var(*container)),
         }
