@@ -38,6 +38,22 @@ impl Stage3 {
             let capable = mounted.path.join(CAPABLE);
             std::fs::copy(mounted.path.join("usr/bin/true"), &capable).unwrap();
             ok(Command::new("setcap").args(["cap_net_raw+ep", capable.as_str()]));
+            // The rig's PyPI portage learns that it manages `/` from PORTAGE_OVERRIDE_EPREFIX, which
+            // the rig root sets in its image config; a tarball carries no config, so this stand-in
+            // stage3 sets it from a `.pth` file of the portage venv, which python's `site` runs at
+            // start-up (Debian's own sitecustomize would shadow ours). A real stage3 needs nothing.
+            let lib = mounted.path.join("opt/portage/lib");
+            let python = lib
+                .read_dir_utf8()
+                .unwrap()
+                .map(|entry| entry.unwrap().path().to_owned())
+                .find(|path| path.file_name().is_some_and(|name| name.starts_with("python3")))
+                .expect("the rig root's portage venv");
+            std::fs::write(
+                python.join("site-packages/buildah-gentoo-rig.pth"),
+                "import os; os.environ.setdefault('PORTAGE_OVERRIDE_EPREFIX', '/')\n",
+            )
+            .unwrap();
             let orphan = mounted.path.join(ORPHAN);
             std::fs::write(&orphan, "owned by nobody with a name\n").unwrap();
             std::os::unix::fs::chown(&orphan, Some(4242), Some(4343)).unwrap();
@@ -183,7 +199,7 @@ fn a_stage3_tarball_is_verified_then_imported_keeping_owners_and_capabilities_an
     }
     let base = session.latest("rig/base");
     assert_eq!(
-        run_in_image_ok(&base, &["cat", &format!("/{ORPHAN}")]),
+        run_in_image_ok(&base, &["cat", &format!("/{ORPHAN}")]).trim_end(),
         "owned by nobody with a name",
         "rig/base stands on the imported root"
     );

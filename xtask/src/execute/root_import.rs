@@ -228,6 +228,32 @@ mod tests {
     }
 
     #[test]
+    fn a_tarball_without_digest_or_with_an_armored_keyring_or_no_signature_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Utf8Path::from_path(dir.path()).unwrap();
+        let resolve = |digest, keyring| resolve(workspace, "stage3.tar.xz", digest, keyring, "r".into());
+        let error = format!("{:#}", resolve(None, None).unwrap_err());
+        assert!(error.contains("stage3.tar.xz does not exist"), "{error}");
+
+        std::fs::write(workspace.join("stage3.tar.xz"), "tar").unwrap();
+        let error = format!("{:#}", resolve(None, None).unwrap_err());
+        assert!(error.contains("stage3.tar.xz.DIGESTS") && error.contains(".digest(\"sha512:<hex>\")"), "{error}");
+
+        std::fs::write(workspace.join("stage3.tar.xz.DIGESTS"), format!("# SHA512 HASH\n{SHA}  stage3.tar.xz\n")).unwrap();
+        assert_eq!(resolve(None, None).unwrap().sha512, SHA);
+
+        std::fs::write(workspace.join("key.asc"), "-----BEGIN PGP PUBLIC KEY BLOCK-----\n").unwrap();
+        let error = format!("{:#}", resolve(None, Some("key.asc")).unwrap_err());
+        assert!(error.contains("ASCII-armored") && error.contains("gpg --dearmor"), "{error}");
+
+        std::fs::write(workspace.join("key.gpg"), [0x99u8, 0x00]).unwrap();
+        let error = format!("{:#}", resolve(None, Some("key.gpg")).unwrap_err());
+        assert!(error.contains("stage3.tar.xz.asc does not exist"), "{error}");
+        std::fs::write(workspace.join("stage3.tar.xz.asc"), "sig").unwrap();
+        assert_eq!(resolve(None, Some("key.gpg")).unwrap().keyring.as_deref(), Some("key.gpg"));
+    }
+
+    #[test]
     fn declared_digests_must_be_sha512_hex() {
         assert_eq!(parse_declared_digest(&format!("sha512:{}", SHA.to_uppercase())).unwrap(), SHA);
         let error = parse_declared_digest(&format!("sha256:{}", &SHA[..64])).unwrap_err().to_string();
