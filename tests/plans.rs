@@ -217,3 +217,31 @@ fn a_tarball_root_is_checked_and_imported_before_the_images_on_it() {
     let error = plan::plan(&[&OWN], &inputs).unwrap_err().to_string();
     assert!(error.contains("own-stage3") && error.contains(TARBALL), "{error}");
 }
+
+/// A registry root pinned by digest stays pinned: the plan starts from that exact reference.
+#[test]
+fn a_registry_root_pinned_by_digest_is_used_verbatim() {
+    use image_defs::{Image, Parent};
+
+    const PINNED: &str =
+        "docker.io/gentoo/stage3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    struct Pinned;
+    impl Image for Pinned {
+        fn name(&self) -> &'static str {
+            "pinned"
+        }
+        fn parent(&self) -> Parent {
+            Parent::registry(PINNED)
+        }
+    }
+    static PINNED_IMAGE: Pinned = Pinned;
+    let registry = Registry::new(vec![&PINNED_IMAGE]).unwrap();
+    let settings = fixed_settings();
+    let plan = plan::plan(&[&PINNED_IMAGE], &fixed_inputs(&registry, &settings)).unwrap();
+    assert_eq!(plan.images[0].base, PINNED);
+    let script = script::render(&plan, "pinned");
+    assert!(
+        script.contains(&format!("'--pull=missing' \\\n    --quiet \\\n    --name bg-plan-pinned-work {PINNED}")),
+        "{script}"
+    );
+}

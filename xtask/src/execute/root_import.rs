@@ -239,7 +239,8 @@ mod tests {
         let error = format!("{:#}", resolve(None, None).unwrap_err());
         assert!(error.contains("stage3.tar.xz.DIGESTS") && error.contains(".digest(\"sha512:<hex>\")"), "{error}");
 
-        std::fs::write(workspace.join("stage3.tar.xz.DIGESTS"), format!("# SHA512 HASH\n{SHA}  stage3.tar.xz\n")).unwrap();
+        std::fs::write(workspace.join("stage3.tar.xz.DIGESTS"), format!("# SHA512 HASH\n{SHA}  stage3.tar.xz\n"))
+            .unwrap();
         assert_eq!(resolve(None, None).unwrap().sha512, SHA);
 
         std::fs::write(workspace.join("key.asc"), "-----BEGIN PGP PUBLIC KEY BLOCK-----\n").unwrap();
