@@ -188,7 +188,8 @@ fn a_stage3_tarball_is_verified_then_imported_keeping_owners_and_capabilities_an
     assert!(built.stdout.contains(&format!("==> root {root}: importing")), "{}", built.output());
     assert_eq!(root_images(&session).len(), 2, "{:?}", root_images(&session));
     assert_eq!(image_labels(&digest_tag).get("io.buildah-gentoo.tarball"), Some(&format!("sha512:{}", stage3.sha512)));
-    assert_eq!(inspect_image(&digest_tag)["OCIv1"]["config"]["Cmd"], serde_json::json!(["/bin/bash"]));
+    let config = &inspect_image(&digest_tag)["OCIv1"]["config"];
+    assert_eq!((&config["Cmd"], &config["WorkingDir"]), (&serde_json::json!(["/bin/bash"]), &serde_json::json!("/")));
     assert_eq!(run_in_image_ok(&digest_tag, &["cat", "/etc/timezone"]).trim(), "UTC");
     {
         let mounted = MountedImage::new(&digest_tag);
