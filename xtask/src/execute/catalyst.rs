@@ -21,9 +21,10 @@ use crate::catalyst::CatalystPlan;
 pub const TAIL_LINES: usize = 20;
 
 /// What to tell someone without catalyst.
-pub const INSTALL_HINT: &str = "catalyst is not installed (no `catalyst` on PATH): it runs on Gentoo, as root; install it \
-     with `emerge dev-util/catalyst` (it is neither packaged for Debian nor on PyPI). `cargo xtask catalyst --spec-only` \
-     writes the spec files and catalyst.conf without it";
+pub const INSTALL_HINT: &str =
+    "catalyst is not installed (no `catalyst` on PATH): it runs on Gentoo, as root; install it \
+     with `emerge dev-util/catalyst` (Debian does not package it, and PyPI's `catalyst` is an unrelated deep-learning \
+     library). `cargo xtask catalyst --spec-only` writes the spec files and catalyst.conf without it";
 
 /// Starts one command and waits for it.
 pub trait CatalystRunner {
