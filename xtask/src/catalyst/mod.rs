@@ -97,6 +97,24 @@ pub fn plan(
     })
 }
 
+/// Plans `releases` in order; `exists` tells whether a snapshot file is there. A snapshot an earlier
+/// release makes is not made again by a later one.
+pub fn plan_all(
+    releases: &[&'static Release],
+    settings: &Settings,
+    workspace: &Utf8Path,
+    exists: &dyn Fn(&Utf8Path) -> bool,
+) -> Result<Vec<CatalystPlan>> {
+    let mut snapshotted = std::collections::BTreeSet::new();
+    let mut plans = Vec::new();
+    for release in releases {
+        let path = snapshot_path(release, settings);
+        let snapshot_exists = exists(&path) || !snapshotted.insert(path);
+        plans.push(plan(release, settings, workspace, snapshot_exists)?);
+    }
+    Ok(plans)
+}
+
 /// `<storedir>/snapshots/gentoo-<treeish>.sqfs` (catalyst/base/targetbase.py `set_snapshot`).
 pub fn snapshot_path(release: &Release, settings: &Settings) -> Utf8PathBuf {
     settings.catalyst_storedir.join("snapshots").join(format!("{REPO_NAME}-{}.sqfs", release.snapshot_treeish))
@@ -164,6 +182,21 @@ mod tests {
                 "target/buildah-gentoo/catalyst/amd64-openrc/stage3.spec",
             ]
         );
+    }
+
+    #[test]
+    fn a_snapshot_is_made_once_per_run() {
+        let releases = [&AMD64_OPENRC, &AMD64_HARDENED];
+        let first_steps = |exists: &dyn Fn(&Utf8Path) -> bool| -> Vec<Vec<&'static str>> {
+            let plans = plan_all(&releases, &settings(), "/ws".into(), exists).unwrap();
+            plans.iter().map(|plan| plan.steps.iter().map(|step| step.name).collect()).collect()
+        };
+        assert_eq!(first_steps(&|_| false), [vec!["snapshot", "stage1", "stage3"], vec!["stage1", "stage2", "stage3"]]);
+        assert_eq!(first_steps(&|_| true), [vec!["stage1", "stage3"], vec!["stage1", "stage2", "stage3"]]);
+        let other = Release { name: "other", snapshot_treeish: "0123456789abcdef", ..AMD64_OPENRC };
+        let other: &'static Release = Box::leak(Box::new(other));
+        let plans = plan_all(&[&AMD64_OPENRC, other], &settings(), "/ws".into(), &|_| false).unwrap();
+        assert!(plans.iter().all(|plan| plan.steps[0].name == "snapshot"), "two treeishes, two snapshots");
     }
 
     #[test]

@@ -28,15 +28,13 @@ pub fn run(context: &Context, args: &CatalystArgs) -> Result<ExitCode> {
         })?],
         None => releases::all(),
     };
-    let mut plans = Vec::new();
-    for release in selected {
-        let snapshot_exists = catalyst::snapshot_path(release, &context.settings).is_file();
-        let plan = catalyst::plan(release, &context.settings, context.workspace(), snapshot_exists)?;
-        write_files(context.workspace(), &plan)?;
+    let exists = |path: &camino::Utf8Path| path.is_file();
+    let plans = catalyst::plan_all(&selected, &context.settings, context.workspace(), &exists)?;
+    for plan in &plans {
+        write_files(context.workspace(), plan)?;
         for file in &plan.files {
             println!("wrote {}", file.path);
         }
-        plans.push(plan);
     }
     if args.spec_only {
         return Ok(ExitCode::SUCCESS);
@@ -48,6 +46,8 @@ pub fn run(context: &Context, args: &CatalystArgs) -> Result<ExitCode> {
     }
     let sh = Shell::new()?;
     sh.change_dir(context.workspace());
+    // Ctrl-C stops the running catalyst (SIGTERM) and the run at that step.
+    crate::execute::interrupt::install();
     for plan in &plans {
         print!("{}", plan.script());
         let mut runner = ProcessRunner { sh: &sh, workspace: context.workspace() };
