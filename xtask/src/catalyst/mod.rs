@@ -1,5 +1,6 @@
 //! Catalyst releases, planned: the spec files and catalyst.conf of a [`Release`] and the ordered
-//! commands that build its stages. Pure: the executor (`execute::catalyst`) runs the commands.
+//! commands that build its stages. Pure, apart from [`write_files`]; the executor
+//! (`execute::catalyst`) runs the commands.
 //!
 //! Files go to `<work-dir>/catalyst/<release>/` (`catalyst.conf`, `stage1.spec`, ...), stages to
 //! catalyst's storedir (the `catalyst-storedir` setting): the snapshot to
