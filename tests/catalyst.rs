@@ -1,9 +1,9 @@
 //! Catalyst releases: snapshots of the generated spec files and catalyst.conf, every spec checked
-//! against the keys catalyst requires and knows per target, and the real CLI without catalyst.
+//! against the keys catalyst requires and knows per target. The CLI without catalyst is tested in
+//! `xtask/tests/catalyst_cli.rs` (through the binary cargo builds for that package's tests).
 
 use std::collections::BTreeSet;
 
-use buildah_gentoo_tests::e2e::{run, Workspace};
 use buildah_gentoo_tests::fixed_settings;
 use camino::Utf8Path;
 use image_defs::release::{CatalystOption, Compression, Release, Stages};
@@ -245,51 +245,4 @@ fn the_stage3_tarball_is_named_as_catalyst_names_it() {
     let stage3 = plan.files.iter().find(|f| f.path.as_str().ends_with("/stage3.spec")).unwrap();
     assert!(stage3.text.contains("source_subpath: 23.0-default/stage2-amd64-systemd-20260101\n"), "{}", stage3.text);
     assert!(stage3.text.contains("pkgcache_path: /var/tmp/catalyst/packages/everything\n"), "{}", stage3.text);
-}
-
-/// PATH without any folder holding a `catalyst`, so the test means the same on a Gentoo host.
-fn path_without_catalyst() -> String {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<_> = std::env::split_paths(&path).filter(|dir| !dir.join("catalyst").exists()).collect();
-    std::env::join_paths(dirs).unwrap().into_string().unwrap()
-}
-
-#[test]
-fn cli_writes_specs_without_catalyst_and_refuses_to_build_without_it() {
-    let workspace = Workspace::copy();
-    let root = workspace.root();
-    let store = tempfile::tempdir().unwrap();
-    let store = Utf8Path::from_path(store.path()).unwrap();
-    let xtask = |args: &[&str]| {
-        let mut command = workspace.xtask_command(args);
-        command.env("PATH", path_without_catalyst()).env("BUILDAH_GENTOO_CATALYST_STOREDIR", store);
-        run(command)
-    };
-
-    let finished = xtask(&["catalyst", "--spec-only"]);
-    finished.expect_success();
-    let mut settings = fixed_settings();
-    settings.catalyst_storedir = store.to_owned();
-    for release in releases::all() {
-        let plan = catalyst::plan(release, &settings, root, false).unwrap();
-        for file in &plan.files {
-            let written =
-                std::fs::read_to_string(root.join(&file.path)).unwrap_or_else(|e| panic!("{}: {e}", file.path));
-            assert_eq!(written, file.text, "{}", file.path);
-            assert!(finished.stdout.contains(&format!("wrote {}", file.path)), "{}", finished.describe());
-        }
-    }
-
-    let finished = xtask(&["catalyst", "amd64-openrc"]);
-    finished.expect_failure();
-    assert!(finished.stderr.contains("emerge dev-util/catalyst"), "{}", finished.describe());
-    assert!(!root.join("target/buildah-gentoo/logs").exists(), "nothing may run without catalyst");
-
-    let finished = xtask(&["catalyst", "amd64-opnrc", "--spec-only"]);
-    finished.expect_failure();
-    assert!(
-        finished.stderr.contains("no release `amd64-opnrc`; known releases: amd64-openrc, amd64-hardened"),
-        "{}",
-        finished.describe()
-    );
 }
