@@ -1,4 +1,5 @@
-//! Invalid `atom!`, `use_flag!` and `keyword!` literals must fail `cargo build` with a readable
+//! Invalid `atom!`, `use_flag!`, `keyword!`, `subarch!` and `profile!` literals (and releases
+//! built with `Release::checked`) must fail `cargo build` with a readable
 //! message, in a `const` item and inside fn bodies (even of a generic fn that is never called:
 //! the macros expand to a named const item, which is always evaluated); valid ones must build
 //! and run (the control that lets this test fail).
@@ -84,11 +85,13 @@ fn valid_literals_compile_and_run() {
     let build = build(
         "valid",
         r#"
-use image_defs::{atom, keyword, use_flag, Atom, Keyword, UseFlag};
+use image_defs::{atom, keyword, profile, subarch, use_flag, Atom, Keyword, Profile, Subarch, UseFlag};
 
 const ATOM: Atom<'static> = atom!(">=dev-libs/openssl-3.0.13-r1:0/3=::gentoo[-bindist(-),ssl?]");
 const FLAG: UseFlag<'static> = use_flag!("-introspection");
 const KEYWORD: Keyword<'static> = keyword!("~amd64");
+const SUBARCH: Subarch = subarch!("x86_64");
+const PROFILE: Profile<'static> = profile!("gentoo:default/linux/amd64/23.0/hardened");
 
 fn main() {
     let in_fn = atom!("!!=sys-libs/glibc-2.38*");
@@ -98,6 +101,8 @@ fn main() {
     println!("{} {} {:?} {:?}", ATOM.cp(), ATOM.version().unwrap(), ATOM.subslot(), uses);
     println!("{} {} {}", in_fn, in_fn.operator().unwrap().as_str(), in_fn.version().unwrap());
     println!("{} {} {} {} {}", FLAG.name(), FLAG.enabled(), flag, KEYWORD, keyword);
+    println!("{} {} {}", SUBARCH, SUBARCH.arch(), PROFILE);
+    println!("{}", image_defs::releases::AMD64_HARDENED.name);
 }
 "#,
     );
@@ -108,7 +113,9 @@ fn main() {
         String::from_utf8(out.stdout).unwrap(),
         "dev-libs/openssl 3.0.13-r1 Some(\"3\") [\"-bindist(-)\", \"ssl?\"]\n\
          !!=sys-libs/glibc-2.38* =* 2.38\n\
-         introspection false gtk+ ~amd64 **\n"
+         introspection false gtk+ ~amd64 **\n\
+         x86_64 amd64 gentoo:default/linux/amd64/23.0/hardened\n\
+         amd64-hardened\n"
     );
 }
 
@@ -173,6 +180,48 @@ fn main() {
             "invalid keyword `~amd 64`: at byte 4: expected a keyword name character",
             "invalid keyword `~~amd64`: at byte 1: expected a keyword name starting with a \
              letter, digit or `_`",
+        ],
+    );
+}
+
+#[test]
+fn invalid_releases_do_not_compile() {
+    assert_fails(
+        "release",
+        r#"
+use image_defs::release::{CatalystOption, Compression, Release, Stages};
+
+const BAD_SUBARCH: image_defs::Subarch = image_defs::subarch!("amd46");
+const BAD_PROFILE: image_defs::Profile<'static> = image_defs::profile!("/default/linux/amd64/23.0");
+
+const BAD_RELEASE: Release = Release {
+    name: "amd64-openrc",
+    subarch: image_defs::subarch!("amd64"),
+    profile: image_defs::profile!("default/linux/amd64/23.0"),
+    snapshot_treeish: "stable",
+    version_stamp: "openrc-20260101",
+    rel_type: "23.0-default",
+    seed: "23.0-default/stage3-amd64-openrc-latest",
+    compression: Compression::Xz,
+    stages: Stages::Stage1Stage3,
+    update_seed: true,
+    options: &[CatalystOption::Seedcache],
+    binhost: None,
+    binrepo_path: None,
+    pkgcache_path: None,
+    portage_confdir: None,
+    common_flags: None,
+}
+.checked();
+
+fn main() {
+    println!("{} {} {}", BAD_SUBARCH, BAD_PROFILE, BAD_RELEASE.name);
+}
+"#,
+        &[
+            "invalid subarch `amd46`: at byte 0: expected a subarch from catalyst's arch/*.toml",
+            "invalid profile `/default/linux/amd64/23.0`: at byte 0: expected a profile path relative to profiles/",
+            "invalid snapshot_treeish `stable`: at byte 0: expected a commit of the ebuild repository",
         ],
     );
 }

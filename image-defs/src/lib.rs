@@ -5,6 +5,9 @@
 //! keywords are checked by `const fn` parsers behind the [`atom!`], [`use_flag!`], [`keyword!`],
 //! [`package_use!`] and [`accept_keywords!`] macros, so a typo fails `cargo build`.
 //!
+//! Catalyst releases (stage1 → stage3 builds) are [`Release`] values in [`releases`], checked by
+//! the same kind of `const fn`s ([`subarch!`], [`profile!`], [`Release::checked`]).
+//!
 //! The driver (`xtask`) depends on this crate; this crate never depends on the driver.
 
 pub mod atom;
@@ -14,6 +17,8 @@ pub mod images;
 pub mod keyword;
 pub mod package_config;
 pub mod registry;
+pub mod release;
+pub mod releases;
 pub mod use_flag;
 
 pub use atom::{Atom, AtomError, Blocker, Operator, SlotOperator};
@@ -21,4 +26,5 @@ pub use image::{Cleanup, CopyFile, Image, Layout, Parent, ParentImage, Port, Pro
 pub use keyword::{Keyword, KeywordError};
 pub use package_config::{KeywordList, PackageKeywords, PackageUse, UseList};
 pub use registry::{Registry, RegistryError};
+pub use release::{CatalystOption, Compression, Profile, Release, ReleaseError, Stage, Stages, Subarch};
 pub use use_flag::{FlagError, UseFlag};

@@ -3,6 +3,7 @@
 
 pub mod binhost;
 pub mod build_context;
+pub mod catalyst;
 pub mod cli;
 pub mod clock;
 pub mod execute;

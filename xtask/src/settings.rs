@@ -46,6 +46,9 @@ pub struct Settings {
     /// The TLS files of the `https://` binhosts, by `host[:port]`: what `<certs_dir>/<host[:port]>/`
     /// held when the settings were loaded. Only these folders are mounted into builds.
     pub binhost_tls: BTreeMap<String, BinhostTls>,
+    /// catalyst's `storedir` (`cargo xtask catalyst`): seeds under `builds/`, snapshots under
+    /// `snapshots/`, the built stages under `builds/<rel_type>/`. Absolute.
+    pub catalyst_storedir: Utf8PathBuf,
 }
 
 /// A remote binary package host.
@@ -236,6 +239,7 @@ struct SettingsFile {
     binhost: Vec<Binhost>,
     binhost_keyring: Option<Utf8PathBuf>,
     binhost_publish: Option<String>,
+    catalyst_storedir: Option<Utf8PathBuf>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -271,6 +275,8 @@ impl Settings {
             binhost_keyring: None,
             binhost_publish: None,
             binhost_tls: BTreeMap::new(),
+            // catalyst's own default (catalyst/defaults.py `confdefaults`).
+            catalyst_storedir: "/var/tmp/catalyst".into(),
         }
     }
 
@@ -317,6 +323,9 @@ impl Settings {
         }
         if let Some(value) = env("BUILDAH_GENTOO_BINHOST_PUBLISH") {
             settings.binhost_publish = Some(value);
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_CATALYST_STOREDIR") {
+            settings.catalyst_storedir = value.into();
         }
 
         if let Some(value) = &overrides.namespace {
@@ -428,6 +437,9 @@ impl Settings {
         if file.binhost_publish.is_some() {
             self.binhost_publish = file.binhost_publish;
         }
+        if let Some(value) = file.catalyst_storedir {
+            self.catalyst_storedir = value;
+        }
         Ok(())
     }
 
@@ -450,6 +462,9 @@ impl Settings {
         }
         if self.cache_dir.is_relative() {
             bail!("cache folder `{}` must be an absolute path", self.cache_dir);
+        }
+        if self.catalyst_storedir.is_relative() {
+            bail!("catalyst storedir `{}` must be an absolute path", self.catalyst_storedir);
         }
         let mut names = std::collections::BTreeSet::new();
         for binhost in &self.binhosts {
@@ -551,6 +566,17 @@ mod tests {
         let overrides = Overrides { namespace: Some("localhost/mine".into()), ..Overrides::default() };
         let settings = load(Some(file), &[("BUILDAH_GENTOO_NAMESPACE", "localhost/env")], overrides).unwrap();
         assert_eq!(settings.namespace, "localhost/mine");
+    }
+
+    #[test]
+    fn catalyst_storedir_from_file_or_env_and_absolute() {
+        assert_eq!(load(None, &[], Overrides::default()).unwrap().catalyst_storedir, "/var/tmp/catalyst");
+        let file = "catalyst-storedir = \"/srv/catalyst\"\n";
+        assert_eq!(load(Some(file), &[], Overrides::default()).unwrap().catalyst_storedir, "/srv/catalyst");
+        let env = [("BUILDAH_GENTOO_CATALYST_STOREDIR", "/data/catalyst")];
+        assert_eq!(load(Some(file), &env, Overrides::default()).unwrap().catalyst_storedir, "/data/catalyst");
+        let error = load(None, &[("BUILDAH_GENTOO_CATALYST_STOREDIR", "store")], Overrides::default()).unwrap_err();
+        assert_eq!(format!("{error:#}"), "catalyst storedir `store` must be an absolute path");
     }
 
     #[test]

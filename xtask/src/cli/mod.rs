@@ -4,6 +4,7 @@
 pub mod atom;
 mod binhost;
 mod build;
+mod catalyst;
 pub mod graph;
 mod list;
 mod plan;
@@ -81,6 +82,9 @@ pub enum Commands {
     Binhost(binhost::BinhostArgs),
     /// Push built images to the registry: content first, then the moving tags.
     Push(push::PushArgs),
+    /// Build catalyst stages 1-3 of a release and import the stage3 as a root image (`--spec-only`:
+    /// only write the spec files and catalyst.conf).
+    Catalyst(catalyst::CatalystArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -106,6 +110,7 @@ impl Cli {
             Commands::Build(args) => build::run(&context, &args),
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
+            Commands::Catalyst(args) => catalyst::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }

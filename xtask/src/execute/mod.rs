@@ -2,6 +2,7 @@
 //! `jobs` at once), skips those whose input hash is unchanged, logs each image to its own file and
 //! leaves nothing behind when a build fails or is interrupted.
 
+pub mod catalyst;
 mod fingerprint;
 pub mod interrupt;
 pub mod push;
