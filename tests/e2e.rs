@@ -41,7 +41,7 @@ fn binpkgs(cache: &camino::Utf8Path, category_package: &str) -> Vec<String> {
     files
 }
 
-/// 1. A chain of three images on the rig root plus two more branches builds, parents first; `list`,
+/// (1) A chain of three images on the rig root plus two more branches builds, parents first; `list`,
 /// `list --json` and `graph --format dot` agree with each other and with what storage holds.
 #[test]
 fn chain_and_branches_build_and_list_and_graph_agree() {
@@ -246,7 +246,7 @@ fn use_flags_decide_what_is_installed_and_a_changed_flag_rebuilds_only_that_pack
     assert!(!use_flags.split_whitespace().any(|flag| flag == "extra"), "installed with USE={use_flags}");
 }
 
-/// 3. Images deleted from storage are built again from the binary package cache.
+/// (3) Images deleted from storage are built again from the binary package cache.
 #[test]
 fn deleted_images_are_rebuilt_from_binary_packages() {
     let session = Session::start("binpkg");
@@ -294,7 +294,7 @@ fn deleted_images_are_rebuilt_from_binary_packages() {
     assert!(exists_in_image(&session.latest("rig/hello"), "/usr/share/hello/extra"), "the binary package kept USE");
 }
 
-/// 5. Building the same images again with nothing changed builds nothing.
+/// (5) Building the same images again with nothing changed builds nothing.
 #[test]
 fn an_unchanged_build_builds_nothing() {
     let session = Session::start("noop");
@@ -344,7 +344,7 @@ fn an_unchanged_build_builds_nothing() {
     }
 }
 
-/// 6. A changed parent rebuilds itself and its children; images on other branches stay up to date.
+/// (6) A changed parent rebuilds itself and its children; images on other branches stay up to date.
 #[test]
 fn a_changed_parent_rebuilds_its_children_and_nothing_else() {
     let session = Session::start("parent");
@@ -391,7 +391,7 @@ fn a_changed_parent_rebuilds_its_children_and_nothing_else() {
     assert!(new_tags.iter().any(|n| n.contains(":inputs-") && *n != old_inputs_tag), "{new_tags:?}");
 }
 
-/// 7. A failing package fails its image cleanly: non-zero exit, the image, step and log named, the
+/// (7) A failing package fails its image cleanly: non-zero exit, the image, step and log named, the
 /// log holding emerge's error, no working container left, no tag moved; `--keep-going` builds the
 /// independent images.
 #[test]
@@ -471,7 +471,7 @@ fn a_failing_package_fails_its_image_cleanly() {
     assert!(!exists_in_image(&session.latest("rig/alpha"), "/usr/share/broken"), "the old alpha has no broken");
 }
 
-/// 8. `--jobs 2` builds independent images at the same time, with the same result as `--jobs 1`.
+/// (8) `--jobs 2` builds independent images at the same time, with the same result as `--jobs 1`.
 #[test]
 fn parallel_jobs_overlap_and_give_the_same_images() {
     let session = Session::start("jobs");
@@ -555,11 +555,11 @@ fn env_and_labels_source(env: &[(String, String)], labels: &[(String, String)]) 
 fn build_beta_with(session: &Session, ws: &Workspace, env: &[(String, String)], labels: &[(String, String)]) -> String {
     let packages = "    fn packages(&self) -> Vec<Atom<'static>> {\n        vec![atom!(\"app-misc/beta\")]\n    }\n";
     ws.edit(BETA_RS, packages, &format!("{packages}{}", env_and_labels_source(env, labels)));
-    session.xtask(&ws, &["build", "rig/beta"]).expect_success();
+    session.xtask(ws, &["build", "rig/beta"]).expect_success();
     session.latest("rig/beta")
 }
 
-/// 9. Env and label values with quotes, `$()`, backticks, newlines and spaces arrive verbatim.
+/// (9) Env and label values with quotes, `$()`, backticks, newlines and spaces arrive verbatim.
 #[test]
 fn env_and_label_values_arrive_verbatim() {
     let session = Session::start("values");
@@ -614,7 +614,7 @@ fn env_values_naming_variables_arrive_verbatim() {
     assert_eq!(image_env_var(&beta, "E2E_DOLLAR"), Some(value), "buildah expanded the env value");
 }
 
-/// 10. Ctrl-C during a build stops it with exit code 130, leaves no working container and moves
+/// (10) Ctrl-C during a build stops it with exit code 130, leaves no working container and moves
 /// no tag.
 #[test]
 fn ctrl_c_leaves_no_working_container_and_moves_no_tag() {
@@ -774,7 +774,7 @@ fn a_trusted_site_ca_is_installed_and_nothing_else() {
         "        vec![atom!(\"app-misc/beta\")]\n    }\n    fn trust_site_ca(&self) -> bool {\n        true\n    }\n",
     );
 
-    session.xtask(&ws, &["build", "rig/beta"]).expect_success();
+    session.xtask(ws, &["build", "rig/beta"]).expect_success();
     let beta = session.latest("rig/beta");
 
     let ca = std::fs::read_to_string(&certs.ca_cert).unwrap();
