@@ -774,7 +774,7 @@ fn a_trusted_site_ca_is_installed_and_nothing_else() {
         "        vec![atom!(\"app-misc/beta\")]\n    }\n    fn trust_site_ca(&self) -> bool {\n        true\n    }\n",
     );
 
-    session.xtask(ws, &["build", "rig/beta"]).expect_success();
+    session.xtask(&ws, &["build", "rig/beta"]).expect_success();
     let beta = session.latest("rig/beta");
 
     let ca = std::fs::read_to_string(&certs.ca_cert).unwrap();
