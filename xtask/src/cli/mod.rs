@@ -2,6 +2,7 @@
 //! settings and the registry, and call the planner or the executor; they hold no logic of their own.
 
 pub mod atom;
+mod bench;
 mod binhost;
 mod build;
 pub mod graph;
@@ -81,6 +82,8 @@ pub enum Commands {
     Binhost(binhost::BinhostArgs),
     /// Push built images to the registry: content first, then the moving tags.
     Push(push::PushArgs),
+    /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -107,6 +110,7 @@ impl Cli {
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
+            Commands::Bench(args) => bench::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }
     }
