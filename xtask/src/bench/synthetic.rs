@@ -126,6 +126,9 @@ mod tests {
         assert_eq!(leaves_of("synthetic/chain-00004"), 4, "the last link has only its leaves");
         let last = registry.get("synthetic/chain-00004-fan-3").expect("the last leaf");
         assert_eq!(registry.with_ancestors(&[last.name()]).unwrap().len(), 6, "five links deep, plus itself");
+        assert_eq!(registry.depth(last), 5);
+        assert_eq!(registry.depth(images[0]), 0);
+        assert_eq!(registry.root_of(last), Root::Rig);
     }
 
     #[test]
