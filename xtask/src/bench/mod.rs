@@ -63,7 +63,8 @@ pub const SCALE_SIZES: (usize, usize) = (1_000, 10_000);
 
 /// Runs the figures (all when `only` is empty) and returns the table's rows.
 pub fn run(workspace: &Utf8Path, only: &[Figure], rounds: &Rounds) -> Result<Vec<Row>> {
-    let figures: Vec<Figure> = Figure::ALL.into_iter().filter(|figure| only.is_empty() || only.contains(figure)).collect();
+    let figures: Vec<Figure> =
+        Figure::ALL.into_iter().filter(|figure| only.is_empty() || only.contains(figure)).collect();
     crate::execute::interrupt::install();
     let bench = Bench::new(workspace)?;
     if figures.iter().any(|figure| figure.builds()) {
@@ -109,16 +110,27 @@ pub fn machine(with_buildah: bool) -> String {
     let cores = std::thread::available_parallelism().map_or_else(|_| "?".to_owned(), |n| n.to_string());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| info.lines().find_map(|line| Some(line.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| Some(line.strip_prefix("model name")?.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {
-            let kib: f64 = info.lines().find_map(|line| line.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+            let kib: f64 = info
+                .lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
             Some(format!("{:.1} GiB", kib / 1024.0 / 1024.0))
         })
         .unwrap_or_else(|| "?".to_owned());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".to_owned(), |k| k.trim().to_owned());
+    let kernel =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "?".to_owned(), |k| k.trim().to_owned());
     let profile = if cfg!(debug_assertions) { "dev profile (as `cargo xtask` runs it)" } else { "release profile" };
     let mut out = format!("machine: {cores} cores ({cpu}), {memory} memory, Linux {kernel}; xtask {profile}\n");
     if with_buildah {
@@ -142,7 +154,7 @@ fn thousands(number: usize) -> String {
     let digits = number.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);

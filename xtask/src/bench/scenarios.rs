@@ -158,7 +158,8 @@ impl Bench {
     }
 
     fn container_names(&self) -> Result<BTreeSet<String>> {
-        let listed = self.read(self.buildah(&["containers", "--all", "--noheading", "--format", "{{.ContainerName}}"]))?;
+        let listed =
+            self.read(self.buildah(&["containers", "--all", "--noheading", "--format", "{{.ContainerName}}"]))?;
         Ok(listed.lines().map(str::to_owned).filter(|name| !name.is_empty()).collect())
     }
 
