@@ -59,3 +59,32 @@ fn graphs_of_the_example_images() {
     insta::assert_snapshot!("graph.dot", graph::dot(registry));
     insta::assert_snapshot!("graph.mermaid", graph::mermaid(registry));
 }
+
+/// `cargo xtask bench --only scale --quick`: the in-process planning figure, a few seconds. The
+/// figures themselves are not checked against their targets here (machines are noisy), only that
+/// they are measured and reported: three rounds each, a growth that is the ratio of the medians.
+#[test]
+fn bench_quick_measures_planning_at_scale() {
+    use clap::Parser;
+    use xtask::bench::{self, Figure, Rounds};
+    use xtask::cli::{Cli, Commands};
+
+    let cli = Cli::try_parse_from(["cargo xtask", "bench", "--only", "scale", "--quick"]).unwrap();
+    let Commands::Bench(args) = cli.command else { panic!("not the bench command: {cli:?}") };
+    assert_eq!(args.only, [Figure::Scale]);
+    let rounds = Rounds::new(args.runs.map(usize::from), args.quick);
+    let workspace = xtask::workspace::root().unwrap();
+    let rows = bench::run(&workspace, &args.only, &rounds).unwrap();
+    let figures: Vec<&str> = rows.iter().map(|row| row.figure.as_str()).collect();
+    assert_eq!(
+        figures,
+        ["5 plan 1,000 synthetic images", "5 plan 10,000 synthetic images", "5 growth for 10x the images"]
+    );
+    assert!(rows.iter().all(|row| row.samples.runs() == 3), "{rows:?}");
+    let (small, large, growth) = (&rows[0], &rows[1], &rows[2]);
+    assert!(large.samples.median() > small.samples.median(), "{rows:?}");
+    let expected = large.samples.median().as_secs_f64() / small.samples.median().as_secs_f64();
+    assert!((growth.ratio.unwrap() - expected).abs() < 1e-9, "{rows:?}");
+    let table = bench::table::render(&rows);
+    assert!(table.contains("<= 11x") && table.contains("<= 1.00 s"), "{table}");
+}

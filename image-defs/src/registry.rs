@@ -20,6 +20,10 @@ pub struct Registry {
     has_children: Vec<bool>,
     /// For each minimal image (same index), its builder; `None` for full images.
     builders: Vec<Option<ResolvedParent>>,
+    /// For each image (same index), the root of its build (see [`Registry::root_of`]).
+    roots: Vec<Root>,
+    /// For each image (same index), how many images stand between it and its root.
+    depths: Vec<usize>,
 }
 
 /// A parent after validation.
@@ -128,7 +132,19 @@ impl Registry {
                 has_children[*index] = true;
             }
         }
-        Ok(Registry { images, parents, order, by_name, has_children, builders })
+        // In build order every dependency comes first: one pass, not a walk up the tree per image.
+        let mut roots = vec![Root::Rig; images.len()];
+        let mut depths = vec![0; images.len()];
+        for &index in &order {
+            roots[index] = match builders[index].unwrap_or(parents[index]) {
+                ResolvedParent::Image(dependency) => roots[dependency],
+                ResolvedParent::Root(root) => root,
+            };
+            if let ResolvedParent::Image(parent) = parents[index] {
+                depths[index] = depths[parent] + 1;
+            }
+        }
+        Ok(Registry { images, parents, order, by_name, has_children, builders, roots, depths })
     }
 
     /// Images, parents before children.
@@ -197,14 +213,13 @@ impl Registry {
     /// The root whose binary packages and repository the image's build uses: the root its tree starts
     /// from, or for a minimal image its builder's.
     pub fn root_of(&self, image: &dyn Image) -> Root {
-        let mut index = self.index_of(image.name()).expect("image of this registry");
-        loop {
-            let next = self.builders[index].unwrap_or(self.parents[index]);
-            match next {
-                ResolvedParent::Image(parent) => index = parent,
-                ResolvedParent::Root(root) => return root,
-            }
-        }
+        self.roots[self.index_of(image.name()).expect("image of this registry")]
+    }
+
+    /// How many images stand between this one and its root, following parents (0 for an image on a
+    /// root).
+    pub fn depth(&self, image: &dyn Image) -> usize {
+        self.depths[self.index_of(image.name()).expect("image of this registry")]
     }
 
     /// The named images plus everything they need (ancestors and builders), in build order.

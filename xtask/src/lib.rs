@@ -1,6 +1,7 @@
 //! buildah-gentoo's driver: the planner (pure), the executor (the only code that spawns buildah)
 //! and the commands of `cargo xtask`.
 
+pub mod bench;
 pub mod binhost;
 pub mod build_context;
 pub mod catalyst;

@@ -2,6 +2,7 @@
 //! settings and the registry, and call the planner or the executor; they hold no logic of their own.
 
 pub mod atom;
+mod bench;
 mod binhost;
 mod build;
 mod catalyst;
@@ -85,6 +86,8 @@ pub enum Commands {
     /// Build catalyst stages 1-3 of a release and import the stage3 as a root image (`--spec-only`:
     /// only write the spec files and catalyst.conf).
     Catalyst(catalyst::CatalystArgs),
+    /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -112,6 +115,7 @@ impl Cli {
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
+            Commands::Bench(args) => bench::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }
     }

@@ -401,24 +401,10 @@ impl Executor<'_> {
             }
             _ => None,
         };
-        // What the minimal parent holds, from its labels: the new root's package.provided.
-        let draft = match self.registry.minimal_parent(image) {
-            Some(parent) => {
-                let labels = storage::labels(sh, &base_id)?;
-                let packages = storage::recorded_packages(&labels).with_context(|| {
-                    format!(
-                        "its minimal parent `{}` has no {} label (built by an older buildah-gentoo?): \
-                         rebuild it with --force",
-                        parent.name(),
-                        plan::PACKAGES_LABEL
-                    )
-                })?;
-                inputs.packages.insert(parent.name().to_owned(), packages);
-                plan::plan_image(image, &inputs, None)?
-            }
-            None => draft,
-        };
         let repository_id = &repository_ids[&(root == Root::Rig)];
+        // The hash is taken before the minimal parent's labels are read: what the parent holds (its
+        // package.provided here) is a function of its image id, which the hash covers already, so an
+        // up-to-date image costs no `buildah inspect`.
         let hash = fingerprint::fingerprint(
             self.workspace,
             &draft,
@@ -433,6 +419,19 @@ impl Executor<'_> {
                     return Ok(Outcome::UpToDate { id: latest_id.to_owned() });
                 }
             }
+        }
+        // What the minimal parent holds, from its labels: the new root's package.provided.
+        if let Some(parent) = self.registry.minimal_parent(image) {
+            let labels = storage::labels(sh, &base_id)?;
+            let packages = storage::recorded_packages(&labels).with_context(|| {
+                format!(
+                    "its minimal parent `{}` has no {} label (built by an older buildah-gentoo?): \
+                     rebuild it with --force",
+                    parent.name(),
+                    plan::PACKAGES_LABEL
+                )
+            })?;
+            inputs.packages.insert(parent.name().to_owned(), packages);
         }
 
         inputs.run_id = self.plan_inputs().run_id;

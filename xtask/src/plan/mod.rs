@@ -183,7 +183,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -
     let (base, pull) = reference_of(registry.parent_of(image), registry.parent_image(image), inputs, name)?;
 
     let context_dir = context_dir(settings, name);
-    let context_files = common_context_files(image, settings, depth(registry, image));
+    let context_files = common_context_files(image, settings, registry.depth(image));
 
     let mut steps = vec![Step::From {
         into: CONTAINER,
@@ -278,7 +278,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     }
 
     let context_dir = context_dir(settings, name);
-    let builder_depth = registry.builder_image(image).map_or(0, |builder| depth(registry, builder) + 1);
+    let builder_depth = registry.builder_image(image).map_or(0, |builder| registry.depth(builder) + 1);
     let mut context_files = common_context_files(image, settings, builder_depth);
     if let Some(parent) = minimal_parent {
         context_files.push(portage_files::package_provided(name, parent.name(), provided.as_deref()));
@@ -500,17 +500,6 @@ fn emerge_argv(packages: &[Atom<'static>], settings: &Settings, extra: &[&str]) 
     argv.extend_from_slice(extra);
     argv.extend(packages.iter().map(|atom| atom.as_str()));
     argv.into_iter().map(str::to_owned).collect()
-}
-
-/// How many images stand between this one and its root (0 for an image on a root).
-fn depth(registry: &Registry, image: &dyn Image) -> usize {
-    let mut depth = 0;
-    let mut current = registry.parent_image(image);
-    while let Some(parent) = current {
-        depth += 1;
-        current = registry.parent_image(parent);
-    }
-    depth
 }
 
 /// The shared caches and the ebuild repository, as volumes of the emerge step.
