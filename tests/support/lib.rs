@@ -28,5 +28,6 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
         run_id: "plan".to_owned(),
         packages: Default::default(),
+        source_dates: xtask::source_date::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
     }
 }

@@ -9,5 +9,7 @@ pub mod execute;
 pub mod plan;
 pub mod prerequisites;
 pub mod rig;
+pub mod sbom;
+pub mod source_date;
 pub mod settings;
 pub mod workspace;

@@ -58,6 +58,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         registry,
         date_tag: crate::clock::today_utc(),
         rig_root: crate::rig::root_reference(&context.workspace),
+        source_dates: crate::source_date::SourceDates::resolve(&context.workspace, &context.settings),
     };
     if args.dry_run {
         let mut inputs = context.plan_inputs();

@@ -8,6 +8,7 @@ pub mod graph;
 mod list;
 mod plan;
 mod push;
+mod sbom;
 mod test;
 
 use std::process::ExitCode;
@@ -81,6 +82,8 @@ pub enum Commands {
     Binhost(binhost::BinhostArgs),
     /// Push built images to the registry: content first, then the moving tags.
     Push(push::PushArgs),
+    /// Print the SPDX 2.3 bill of materials of a built image (from the image).
+    Sbom(sbom::SbomArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -106,6 +109,7 @@ impl Cli {
             Commands::Build(args) => build::run(&context, &args),
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
+            Commands::Sbom(args) => sbom::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
         }
@@ -149,6 +153,7 @@ impl Context {
             rig_root: crate::rig::root_reference(&self.workspace),
             run_id: "plan".to_owned(),
             packages: Default::default(),
+            source_dates: crate::source_date::SourceDates::resolve(&self.workspace, &self.settings),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! leaves nothing behind when a build fails or is interrupted.
 
 mod fingerprint;
+pub mod image_file;
 pub mod interrupt;
 pub mod push;
 mod runner;
@@ -124,6 +125,8 @@ pub struct Executor<'a> {
     pub registry: &'a Registry,
     pub date_tag: String,
     pub rig_root: String,
+    /// SOURCE_DATE_EPOCH of rig images and of the others.
+    pub source_dates: crate::source_date::SourceDates,
 }
 
 impl Executor<'_> {
@@ -139,6 +142,7 @@ impl Executor<'_> {
             rig_root: self.rig_root.clone(),
             run_id: std::process::id().to_string(),
             packages: Default::default(),
+            source_dates: self.source_dates,
         }
     }
 
@@ -156,7 +160,7 @@ impl Executor<'_> {
             setup.clean_up(false);
             bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
         }
-        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT]
+        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT, plan::step::REVISION]
             .into_iter()
             .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
             .collect();
