@@ -55,7 +55,7 @@ pub const REVISION_SCRIPT: &str = "git describe --always --dirty --abbrev=40 --e
 /// What a build leaves in a root that differs from build to build and is no part of the image:
 /// portage's logs and its merge-time state (`mtimedb` holds the library folders' mtimes), the dynamic
 /// linker's cache of file times (rebuilt by ldconfig on the next run), and leftovers in the temporary
-/// folders. Removed before every commit (see README, "Reproducible images").
+/// folders. Removed before every commit, with [`VDB_METADATA_CACHE`] (see README, "Reproducible images").
 pub const RUN_LEFTOVERS: &[&str] = &[
     "/var/log/emerge.log",
     "/var/log/emerge-fetch.log",
@@ -64,6 +64,11 @@ pub const RUN_LEFTOVERS: &[&str] = &[
     "/var/cache/ldconfig/aux-cache",
     "/var/tmp/portage",
 ];
+/// Portage's per-package cache of the package database entry (`/var/db/pkg/CAT/PF/metadata`). It records
+/// the entry folder's mtime in nanoseconds at merge time and is used only while the folder still has
+/// that mtime — never in a committed image, whose file times are all SOURCE_DATE_EPOCH — so it is
+/// removed (portage reads the entry's own files instead).
+pub const VDB_METADATA_CACHE: &str = "metadata";
 /// The OCI annotation and label keys every image gets.
 pub const OCI_CREATED: &str = "org.opencontainers.image.created";
 pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
@@ -260,7 +265,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -
         steps.push(run(vec!["update-ca-certificates".into()], vec![]));
     }
     steps.extend(copy_files(image));
-    steps.push(run(remove_leftovers_argv("/"), vec![]));
+    steps.extend(remove_leftovers_argvs("/").into_iter().map(|argv| run(argv, vec![])));
     steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
@@ -380,7 +385,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
         steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
-    steps.push(in_builder(remove_leftovers_argv(EMERGE_ROOT)));
+    steps.extend(remove_leftovers_argvs(EMERGE_ROOT).into_iter().map(in_builder));
     steps.push(measure(SIZE));
     steps.push(Step::Remove { container: BUILDER });
     steps.push(Step::Unmount { container: CONTAINER });
@@ -448,12 +453,18 @@ fn source_date(image: &dyn Image, inputs: &PlanInputs) -> i64 {
     }
 }
 
-/// `rm` of [`RUN_LEFTOVERS`] in the root filesystem at `root`.
-fn remove_leftovers_argv(root: &str) -> Vec<String> {
+/// `rm` of [`RUN_LEFTOVERS`] and `find -delete` of the [`VDB_METADATA_CACHE`] files in the root
+/// filesystem at `root`.
+fn remove_leftovers_argvs(root: &str) -> Vec<Vec<String>> {
     let at = |path: &str| if root == "/" { path.to_owned() } else { format!("{root}{path}") };
-    let mut argv: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
-    argv.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
-    argv
+    let mut remove: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
+    remove.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
+    let vdb = at("/var/db/pkg");
+    // A fixed script running its arguments: a root without a package database has nothing to find.
+    let mut find: Vec<String> = ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
+    find.push(vdb);
+    find.extend(["-mindepth", "3", "-maxdepth", "3", "-type", "f", "-name", VDB_METADATA_CACHE, "-delete"].map(str::to_owned));
+    vec![remove, find]
 }
 
 /// The `org.opencontainers.image.*` values, each as a label and as a manifest annotation. `base`:
