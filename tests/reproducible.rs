@@ -104,6 +104,11 @@ fn a_rig_image_built_twice_is_the_same_image_and_describes_itself() {
         assert!(ws.log("rig/hello").contains("[binary"), "from the binary package cache: {}", ws.log("rig/hello"));
         let reference = session.latest("rig/hello");
         builds.push((session.id("rig/hello").unwrap(), digest(&reference), manifest(&reference)));
+        // The summary points at the generated package list.
+        let packages_md = ws.root().join("target/buildah-gentoo/PACKAGES.md");
+        assert!(build.stdout.contains(&format!("packages of each image: {packages_md}")), "{}", build.stdout);
+        let list = std::fs::read_to_string(&packages_md).unwrap();
+        assert!(list.contains("## rig/hello\n") && list.contains("| app-misc/hello | 1 | extra | MIT |"), "{list}");
     }
     assert_eq!(builds[0].0, builds[1].0, "the same image id twice");
     assert_eq!(builds[0].1, builds[1].1, "the same manifest digest twice");

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod execute;
 pub mod plan;
+pub mod package_list;
 pub mod prerequisites;
 pub mod rig;
 pub mod sbom;

@@ -180,6 +180,18 @@ impl Executor<'_> {
         setup.clean_up(false);
         let summary = result?;
         print!("{}", summary.table(started.elapsed()));
+        let done: Vec<&str> = summary
+            .results
+            .iter()
+            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Built { .. } | Outcome::UpToDate { .. }))
+            .map(|(name, _, _)| name.as_str())
+            .collect();
+        if !done.is_empty() {
+            match crate::package_list::write(&self.log_dir(), &done) {
+                Ok(path) => println!("packages of each image: {path}"),
+                Err(error) => eprintln!("warning: {error:#}"),
+            }
+        }
         Ok(summary)
     }
 
