@@ -132,7 +132,8 @@ fn a_rig_image_built_twice_is_the_same_image_and_describes_itself() {
     assert_eq!(listed, installed, "the SBOM lists exactly the installed packages");
     assert!(installed.contains(&"app-misc/hello-1".to_owned()), "{installed:?}");
     for (package, cpv) in packages.iter().zip(&installed) {
-        let read = |file: &str| run_in_image_ok(&hello, &["sh", "-c", &format!("cat /var/db/pkg/{cpv}/{file} || true")]);
+        let read =
+            |file: &str| run_in_image_ok(&hello, &["sh", "-c", &format!("cat /var/db/pkg/{cpv}/{file} || true")]);
         let enabled: Vec<String> = read("USE").split_whitespace().map(str::to_owned).collect();
         let mut flags: Vec<String> = read("IUSE")
             .split_whitespace()
@@ -143,7 +144,9 @@ fn a_rig_image_built_twice_is_the_same_image_and_describes_itself() {
         let comment = package["comment"].as_str().unwrap();
         assert!(comment.starts_with(&format!("USE: {};", flags.join(" "))), "{cpv}: {comment} vs {flags:?}");
     }
-    assert!(packages.iter().any(|p| p["name"] == "app-misc/hello" && p["comment"].as_str().unwrap().contains("USE: extra;")));
+    assert!(packages
+        .iter()
+        .any(|p| p["name"] == "app-misc/hello" && p["comment"].as_str().unwrap().contains("USE: extra;")));
     assert_eq!(sbom["creationInfo"]["created"], "2025-11-23T00:00:00Z", "the rig repository's timestamp.chk");
 
     // Labels and manifest annotations.

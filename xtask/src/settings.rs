@@ -519,7 +519,9 @@ impl Settings {
         if let Some(source) = &self.source {
             let authority = source.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
             if authority.contains('@') || source.contains(char::is_whitespace) || source.contains('\0') {
-                bail!("source `{source}` must be a URL without spaces or credentials (it is published in image labels)");
+                bail!(
+                    "source `{source}` must be a URL without spaces or credentials (it is published in image labels)"
+                );
             }
         }
         if self.source_date_epoch.is_some_and(|epoch| epoch < 0) {
@@ -601,7 +603,10 @@ mod tests {
         assert_eq!(settings.source_date_epoch, Some(1_600_000_000));
         let error = load(None, &[("SOURCE_DATE_EPOCH", "yesterday")], Overrides::default()).unwrap_err().to_string();
         assert!(error.contains("SOURCE_DATE_EPOCH `yesterday`"), "{error}");
-        let error = format!("{:#}", load(Some("source = \"https://me:pw@git.example/x\""), &[], Overrides::default()).unwrap_err());
+        let error = format!(
+            "{:#}",
+            load(Some("source = \"https://me:pw@git.example/x\""), &[], Overrides::default()).unwrap_err()
+        );
         assert!(error.contains("credentials"), "{error}");
     }
 

@@ -43,7 +43,10 @@ pub fn snapshot_date(dir: &Utf8Path) -> Option<i64> {
         if file.ends_with(".chk") {
             parse_rfc2822(text.trim())
         } else {
-            text.split_whitespace().find(|word| word.len() >= 9 && word.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+            text.split_whitespace()
+                .find(|word| word.len() >= 9 && word.bytes().all(|b| b.is_ascii_digit()))?
+                .parse()
+                .ok()
         }
     })
 }

@@ -157,10 +157,8 @@ pub struct MinimalPlan {
 
 /// Plans `images` (in build order, as [`Registry::in_order`] or [`Registry::with_ancestors`] give them).
 pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> {
-    let mut setup = vec![Step::HostCapture {
-        argv: vec!["sh".into(), "-c".into(), REVISION_SCRIPT.into()],
-        into: REVISION,
-    }];
+    let mut setup =
+        vec![Step::HostCapture { argv: vec!["sh".into(), "-c".into(), REVISION_SCRIPT.into()], into: REVISION }];
     let mut teardown = Vec::new();
     let uses_repository_image = images.iter().any(|image| {
         inputs.registry.root_of(*image) != Root::Rig && matches!(inputs.settings.repository, RepositorySource::Image(_))
@@ -461,9 +459,12 @@ fn remove_leftovers_argvs(root: &str) -> Vec<Vec<String>> {
     remove.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
     let vdb = at("/var/db/pkg");
     // A fixed script running its arguments: a root without a package database has nothing to find.
-    let mut find: Vec<String> = ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
+    let mut find: Vec<String> =
+        ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
     find.push(vdb);
-    find.extend(["-mindepth", "3", "-maxdepth", "3", "-type", "f", "-name", VDB_METADATA_CACHE, "-delete"].map(str::to_owned));
+    find.extend(
+        ["-mindepth", "3", "-maxdepth", "3", "-type", "f", "-name", VDB_METADATA_CACHE, "-delete"].map(str::to_owned),
+    );
     vec![remove, find]
 }
 
@@ -476,10 +477,8 @@ fn oci_options(
     base: Option<&str>,
     input_hash: Option<&str>,
 ) -> Vec<ConfigOption> {
-    let mut fixed = vec![
-        (OCI_TITLE, image.name().to_owned()),
-        (OCI_CREATED, crate::clock::rfc3339(source_date(image, inputs))),
-    ];
+    let mut fixed =
+        vec![(OCI_TITLE, image.name().to_owned()), (OCI_CREATED, crate::clock::rfc3339(source_date(image, inputs)))];
     if let Some(hash) = input_hash {
         fixed.push((OCI_VERSION, hash[..16.min(hash.len())].to_owned()));
     }

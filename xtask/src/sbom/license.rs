@@ -126,7 +126,8 @@ fn identifier(name: &str, refs: &mut Vec<(String, String)>) -> String {
     if let Some((_, id)) = SPDX_IDS.iter().find(|(gentoo, _)| *gentoo == name) {
         return (*id).to_owned();
     }
-    let id: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let id: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
     let id = format!("LicenseRef-gentoo-{id}");
     refs.push((id.clone(), name.to_owned()));
     id

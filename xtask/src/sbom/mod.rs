@@ -64,13 +64,13 @@ pub fn document(packages: &[InstalledPackage], info: DocumentInfo) -> Value {
         "copyrightText": "NOASSERTION",
     })];
     let mut files = Vec::new();
-    let mut relationships =
-        vec![json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": image_id})];
+    let mut relationships = vec![
+        json!({"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": image_id}),
+    ];
     let mut extracted = Vec::new();
     for (number, package) in packages.iter().enumerate() {
         let id = format!("SPDXRef-Package-{}-{}", number + 1, id_part(&package.cpv()));
-        let enabled: Vec<String> =
-            package.use_flags.iter().filter(|flag| !flag.starts_with('-')).cloned().collect();
+        let enabled: Vec<String> = package.use_flags.iter().filter(|flag| !flag.starts_with('-')).cloned().collect();
         let license = license::to_spdx(&package.license, &enabled);
         extracted.extend(license.references);
         let mut entry = json!({
@@ -100,7 +100,8 @@ pub fn document(packages: &[InstalledPackage], info: DocumentInfo) -> Value {
             fields.insert("description".into(), json!(package.description));
         }
         spdx_packages.push(entry);
-        relationships.push(json!({"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": id}));
+        relationships
+            .push(json!({"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": id}));
         for (file_number, (path, md5)) in package.files.iter().enumerate() {
             let file_id = format!("SPDXRef-File-{}-{}", number + 1, file_number + 1);
             files.push(json!({
@@ -108,7 +109,8 @@ pub fn document(packages: &[InstalledPackage], info: DocumentInfo) -> Value {
                 "fileName": format!(".{path}"),
                 "checksums": [{"algorithm": "MD5", "checksumValue": md5}],
             }));
-            relationships.push(json!({"spdxElementId": id, "relationshipType": "CONTAINS", "relatedSpdxElement": file_id}));
+            relationships
+                .push(json!({"spdxElementId": id, "relationshipType": "CONTAINS", "relatedSpdxElement": file_id}));
         }
     }
     extracted.sort();

@@ -78,9 +78,9 @@ fn every_installed_package_is_described_with_use_flags_license_source_and_files(
     assert_eq!(document["hasExtractedLicensingInfos"][0]["licenseId"], "LicenseRef-gentoo-public-domain");
     let relationships = document["relationships"].as_array().unwrap();
     let has = |from: &Value, kind: &str, to: &Value| {
-        relationships.iter().any(|r| {
-            r["spdxElementId"] == *from && r["relationshipType"] == kind && r["relatedSpdxElement"] == *to
-        })
+        relationships
+            .iter()
+            .any(|r| r["spdxElementId"] == *from && r["relationshipType"] == kind && r["relatedSpdxElement"] == *to)
     };
     assert!(has(&json!("SPDXRef-DOCUMENT"), "DESCRIBES", &json!("SPDXRef-Image")));
     assert!(has(&json!("SPDXRef-Image"), "CONTAINS", &hello["SPDXID"]));

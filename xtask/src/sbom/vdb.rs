@@ -120,8 +120,11 @@ pub fn split_pf(pf: &str) -> Result<(String, String)> {
         }
         _ => (pf, None),
     };
-    let Some(split) =
-        base.match_indices('-').map(|(i, _)| i).rev().find(|&i| base[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
+    let Some(split) = base
+        .match_indices('-')
+        .map(|(i, _)| i)
+        .rev()
+        .find(|&i| base[i + 1..].starts_with(|c: char| c.is_ascii_digit()))
     else {
         bail!("`{pf}` is not a package name followed by a version (expected e.g. `hello-1.2-r1`)");
     };
