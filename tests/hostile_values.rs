@@ -66,13 +66,10 @@ fn sh_passes_every_value_through_verbatim() {
 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("argv.log");
-    // A shell function stands in for buildah: it records its argv, NUL-separated, one record per call,
-    // and prints a container/image id for the script's assignments.
-    let prelude = format!(
-        "buildah() {{ printf '%s\\0' \"$@\" >> '{}'; printf 'END\\0' >> '{}'; echo fake-id; }}\n",
-        log.display(),
-        log.display()
-    );
+    // Shell functions stand in for buildah and for cargo (the SBOM step): they record their argv,
+    // NUL-separated, one record per call, and print a container/image id for the script's assignments.
+    let record = format!("printf '%s\\0' \"$@\" >> '{0}'; printf 'END\\0' >> '{0}'; echo fake-id;", log.display());
+    let prelude = format!("buildah() {{ {record} }}\ncargo() {{ {record} }}\n");
     let script = script::render(&plan, "hostile").replacen("set -eu\n", &format!("set -eu\n{prelude}"), 1);
     let output = Process::new("sh").arg("-c").arg(&script).current_dir(dir.path()).output().expect("sh runs");
     assert!(output.status.success(), "script failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -95,6 +92,10 @@ fn sh_passes_every_value_through_verbatim() {
         (Var("ctr"), "fake-id".to_owned()),
         (Var("image"), "fake-id".to_owned()),
         (Var("test_ctr"), "fake-id".to_owned()),
+        (Var("root"), "fake-id".to_owned()),
+        (Var("base_digest"), "fake-id".to_owned()),
+        // The script runs in a folder that is no git checkout: no revision.
+        (Var("revision"), String::new()),
         (Var("PWD"), dir.path().to_str().unwrap().to_owned()),
     ]
     .into_iter()
@@ -107,7 +108,7 @@ fn sh_passes_every_value_through_verbatim() {
             argv[1..].iter().map(|word| word.resolve(&vars).unwrap()).collect()
         })
         .collect();
-    assert_eq!(calls.len(), expected.len(), "one buildah call per step");
+    assert_eq!(calls.len(), expected.len(), "one buildah (or cargo) call per step");
     for (call, want) in calls.iter().zip(&expected) {
         assert_eq!(call, want);
     }

@@ -29,5 +29,41 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         run_id: "plan".to_owned(),
         packages: Default::default(),
         tarballs: Default::default(),
+        source_dates: xtask::source_date::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
+    }
+}
+
+/// Checks an SPDX document against the official SPDX 2.3 JSON schema with Python's `jsonschema`:
+/// `SPDX_PYTHON` and `SPDX_SCHEMA` when `cargo xtask test` set them, else a venv set up under
+/// `target/buildah-gentoo/` (from PyPI). Returns the validator's complaint when the document fails.
+pub fn spdx_schema_errors(document: &camino::Utf8Path) -> Option<String> {
+    static VALIDATOR: std::sync::Mutex<Option<(Utf8PathBuf, Utf8PathBuf)>> = std::sync::Mutex::new(None);
+    let (python, schema) = {
+        let mut validator = VALIDATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        validator
+            .get_or_insert_with(|| match (std::env::var("SPDX_PYTHON"), std::env::var("SPDX_SCHEMA")) {
+                (Ok(python), Ok(schema)) => (python.into(), schema.into()),
+                _ => {
+                    let sh = xshell::Shell::new().unwrap();
+                    xtask::prerequisites::spdx_validator(&sh, &workspace_root().join("target/buildah-gentoo"))
+                        .expect("setting up the SPDX schema check")
+                }
+            })
+            .clone()
+    };
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  assert schema.get('title') == 'SPDX 2.3', schema.get('title')\n\
+                  errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(json.load(open(sys.argv[2]))), key=str)\n\
+                  for error in errors: print(list(error.absolute_path), error.message)\n\
+                  sys.exit(1 if errors else 0)\n";
+    let output = std::process::Command::new(python.as_str())
+        .args(["-c", script, schema.as_str(), document.as_str()])
+        .output()
+        .expect("running the SPDX schema check");
+    if output.status.success() {
+        None
+    } else {
+        Some(format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
     }
 }

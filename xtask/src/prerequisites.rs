@@ -114,3 +114,31 @@ pub fn portage_python(sh: &Shell, work_dir: &Utf8Path) -> Result<Utf8PathBuf> {
     cmd!(sh, "{python} -m pip install --quiet portage").run().context("installing portage from PyPI")?;
     Ok(python)
 }
+
+/// The official SPDX 2.3 JSON schema and a Python that can check documents against it: a venv under
+/// `work_dir` with `jsonschema` from PyPI, and the schema file as the `lib4sbom` wheel ships it
+/// (`lib4sbom/schemas/spdx/2.3-schema.json`, the spdx-spec repository's schema), unpacked next to it.
+pub fn spdx_validator(sh: &Shell, work_dir: &Utf8Path) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
+    let venv = work_dir.join("spdx-venv");
+    let python = venv.join("bin/python3");
+    let schema = venv.join("spdx-2.3-schema.json");
+    if schema.is_file() && cmd!(sh, "{python} -c 'import jsonschema'").quiet().ignore_stderr().run().is_ok() {
+        return Ok((python, schema));
+    }
+    if !is_installed("python3") {
+        bail!("python3 is missing: install it (Debian: `apt-get install python3 python3-venv`)");
+    }
+    eprintln!("installing jsonschema and the SPDX 2.3 schema from PyPI into {venv}");
+    cmd!(sh, "python3 -m venv {venv}").run().context("creating a venv (Debian: `apt-get install python3-venv`)")?;
+    cmd!(sh, "{python} -m pip install --quiet jsonschema").run().context("installing jsonschema from PyPI")?;
+    let wheels = venv.join("wheels");
+    cmd!(sh, "{python} -m pip download --quiet --no-deps --only-binary=:all: --dest {wheels} lib4sbom")
+        .run()
+        .context("downloading the lib4sbom wheel (it carries the SPDX 2.3 schema) from PyPI")?;
+    let extract = "import glob, sys, zipfile\n\
+                   wheel = sorted(glob.glob(sys.argv[1] + '/lib4sbom-*.whl'))[-1]\n\
+                   data = zipfile.ZipFile(wheel).read('lib4sbom/schemas/spdx/2.3-schema.json')\n\
+                   open(sys.argv[2], 'wb').write(data)\n";
+    cmd!(sh, "{python} -c {extract} {wheels} {schema}").run().context("unpacking the SPDX 2.3 schema")?;
+    Ok((python, schema))
+}

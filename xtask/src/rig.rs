@@ -138,7 +138,7 @@ fn root_steps(settings: &Settings, tarball: &Utf8Path, wheel: &Utf8Path, referen
                 ConfigOption::Label(IMAGE_LABEL.into(), "rig-root".into()),
             ],
         },
-        Step::Commit { container: CONTAINER, into: IMAGE },
+        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
         Step::Tag { image: IMAGE, references: vec![reference.to_owned()] },
     ]
 }

@@ -49,6 +49,13 @@ pub struct Settings {
     /// catalyst's `storedir` (`cargo xtask catalyst`): seeds under `builds/`, snapshots under
     /// `snapshots/`, the built stages under `builds/<rel_type>/`. Absolute.
     pub catalyst_storedir: Utf8PathBuf,
+    /// The date every image carries (seconds since 1970): its creation time, its files' mtimes, its
+    /// SBOM's date. `None`: derived from the ebuild repository (see [`crate::source_date`]).
+    pub source_date_epoch: Option<i64>,
+    /// Commit images without build history (`buildah commit --omit-history`).
+    pub omit_history: bool,
+    /// Where the image definitions' source lives (`org.opencontainers.image.source`); none when unset.
+    pub source: Option<String>,
 }
 
 /// A remote binary package host.
@@ -240,6 +247,9 @@ struct SettingsFile {
     binhost_keyring: Option<Utf8PathBuf>,
     binhost_publish: Option<String>,
     catalyst_storedir: Option<Utf8PathBuf>,
+    source_date_epoch: Option<i64>,
+    omit_history: Option<bool>,
+    source: Option<String>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -277,6 +287,9 @@ impl Settings {
             binhost_tls: BTreeMap::new(),
             // catalyst's own default (catalyst/defaults.py `confdefaults`).
             catalyst_storedir: "/var/tmp/catalyst".into(),
+            source_date_epoch: None,
+            omit_history: false,
+            source: None,
         }
     }
 
@@ -326,6 +339,12 @@ impl Settings {
         }
         if let Some(value) = env("BUILDAH_GENTOO_CATALYST_STOREDIR") {
             settings.catalyst_storedir = value.into();
+        }
+        if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
+            let epoch = value.trim().parse().map_err(|_| {
+                anyhow::anyhow!("SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01")
+            })?;
+            settings.source_date_epoch = Some(epoch);
         }
 
         if let Some(value) = &overrides.namespace {
@@ -440,6 +459,15 @@ impl Settings {
         if let Some(value) = file.catalyst_storedir {
             self.catalyst_storedir = value;
         }
+        if file.source_date_epoch.is_some() {
+            self.source_date_epoch = file.source_date_epoch;
+        }
+        if let Some(value) = file.omit_history {
+            self.omit_history = value;
+        }
+        if file.source.is_some() {
+            self.source = file.source;
+        }
         Ok(())
     }
 
@@ -502,6 +530,17 @@ impl Settings {
                     binhost.uri
                 );
             }
+        }
+        if let Some(source) = &self.source {
+            let authority = source.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+            if authority.contains('@') || source.contains(char::is_whitespace) || source.contains('\0') {
+                bail!(
+                    "source `{source}` must be a URL without spaces or credentials (it is published in image labels)"
+                );
+            }
+        }
+        if self.source_date_epoch.is_some_and(|epoch| epoch < 0) {
+            bail!("source-date-epoch must not be before 1970-01-01");
         }
         if self.work_dir.is_absolute() || self.work_dir.components().any(|c| c.as_str() == "..") {
             bail!("work folder `{}` must be relative to the workspace root, inside it", self.work_dir);
@@ -577,6 +616,24 @@ mod tests {
         assert_eq!(load(Some(file), &env, Overrides::default()).unwrap().catalyst_storedir, "/data/catalyst");
         let error = load(None, &[("BUILDAH_GENTOO_CATALYST_STOREDIR", "store")], Overrides::default()).unwrap_err();
         assert_eq!(format!("{error:#}"), "catalyst storedir `store` must be an absolute path");
+    }
+
+    #[test]
+    fn reproducibility_settings_come_from_the_file_and_source_date_epoch() {
+        let file = "source-date-epoch = 1700000000\nomit-history = true\nsource = \"https://git.example/images\"\n";
+        let settings = load(Some(file), &[], Overrides::default()).unwrap();
+        assert_eq!(settings.source_date_epoch, Some(1_700_000_000));
+        assert!(settings.omit_history);
+        assert_eq!(settings.source.as_deref(), Some("https://git.example/images"));
+        let settings = load(Some(file), &[("SOURCE_DATE_EPOCH", "1600000000")], Overrides::default()).unwrap();
+        assert_eq!(settings.source_date_epoch, Some(1_600_000_000));
+        let error = load(None, &[("SOURCE_DATE_EPOCH", "yesterday")], Overrides::default()).unwrap_err().to_string();
+        assert!(error.contains("SOURCE_DATE_EPOCH `yesterday`"), "{error}");
+        let error = format!(
+            "{:#}",
+            load(Some("source = \"https://me:pw@git.example/x\""), &[], Overrides::default()).unwrap_err()
+        );
+        assert!(error.contains("credentials"), "{error}");
     }
 
     #[test]

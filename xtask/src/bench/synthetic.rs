@@ -72,6 +72,7 @@ pub fn register_and_plan(images: &[&'static dyn Image]) -> Result<usize> {
         run_id: "bench".into(),
         packages: Default::default(),
         tarballs: Default::default(),
+        source_dates: crate::source_date::SourceDates { rig: 0, repository: 0 },
     };
     let ordered: Vec<&'static dyn Image> = registry.in_order().collect();
     let plan = plan::plan(&ordered, &inputs)?;

@@ -60,6 +60,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         date_tag: crate::clock::today_utc(),
         rig_root: crate::rig::root_reference(&context.workspace),
         tarballs: tarballs.clone(),
+        source_dates: crate::source_date::SourceDates::resolve(&context.workspace, &context.settings),
     };
     if args.dry_run {
         let mut inputs = context.plan_inputs();

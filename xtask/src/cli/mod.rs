@@ -10,6 +10,7 @@ pub mod graph;
 mod list;
 mod plan;
 mod push;
+mod sbom;
 mod test;
 
 use std::process::ExitCode;
@@ -88,6 +89,8 @@ pub enum Commands {
     Catalyst(catalyst::CatalystArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Print the SPDX 2.3 bill of materials of a built image (from the image).
+    Sbom(sbom::SbomArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
     Test(test::TestArgs),
 }
@@ -114,6 +117,7 @@ impl Cli {
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),
+            Commands::Sbom(args) => sbom::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
@@ -159,6 +163,7 @@ impl Context {
             run_id: "plan".to_owned(),
             packages: Default::default(),
             tarballs: Default::default(),
+            source_dates: crate::source_date::SourceDates::resolve(&self.workspace, &self.settings),
         }
     }
 }

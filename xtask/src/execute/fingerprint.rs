@@ -37,7 +37,10 @@ pub fn fingerprint(workspace: &Utf8Path, plan: &ImagePlan, inputs: &FingerprintI
         writeln!(text, "step {}", step.command().to_shell()).unwrap();
         if let Step::Copy { source, .. } = step {
             if let [Piece::Text(path)] = source.0.as_slice() {
-                if !path.starts_with(plan.context_dir.as_str()) {
+                // The build context and the SBOM are made by the build, not inputs of it.
+                if !path.starts_with(plan.context_dir.as_str())
+                    && plan.sbom.as_ref().map(|sbom| sbom.as_str()) != Some(path.as_str())
+                {
                     let bytes = std::fs::read(workspace.join(path))
                         .with_context(|| format!("image `{}`: reading {path}, which it copies", plan.name))?;
                     writeln!(text, "file {path} {}", hex(&Sha256::digest(&bytes))).unwrap();

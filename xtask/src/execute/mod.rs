@@ -4,6 +4,7 @@
 
 pub mod catalyst;
 mod fingerprint;
+pub mod image_file;
 pub mod interrupt;
 pub mod push;
 pub mod root_import;
@@ -128,6 +129,8 @@ pub struct Executor<'a> {
     pub rig_root: String,
     /// The tarball roots of the images to build, resolved ([`root_import::resolve_all`]).
     pub tarballs: BTreeMap<String, plan::TarballImport>,
+    /// SOURCE_DATE_EPOCH of rig images and of the others.
+    pub source_dates: crate::source_date::SourceDates,
 }
 
 impl Executor<'_> {
@@ -144,6 +147,7 @@ impl Executor<'_> {
             run_id: std::process::id().to_string(),
             packages: Default::default(),
             tarballs: self.tarballs.clone(),
+            source_dates: self.source_dates,
         }
     }
 
@@ -161,7 +165,7 @@ impl Executor<'_> {
             setup.clean_up(false);
             bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
         }
-        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT]
+        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT, plan::step::REVISION]
             .into_iter()
             .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
             .collect();
@@ -185,6 +189,18 @@ impl Executor<'_> {
         setup.clean_up(false);
         let summary = result?;
         print!("{}", summary.table(started.elapsed()));
+        let done: Vec<&str> = summary
+            .results
+            .iter()
+            .filter(|(_, outcome, _)| matches!(outcome, Outcome::Built { .. } | Outcome::UpToDate { .. }))
+            .map(|(name, _, _)| name.as_str())
+            .collect();
+        if !done.is_empty() {
+            match crate::package_list::write(&self.log_dir(), &done) {
+                Ok(path) => println!("packages of each image: {path}"),
+                Err(error) => eprintln!("warning: {error:#}"),
+            }
+        }
         Ok(summary)
     }
 

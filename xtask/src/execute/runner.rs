@@ -103,6 +103,14 @@ impl<'a> StepRunner<'a> {
             .collect::<Result<_, _>>()
             .map_err(|e| fail(e.to_string()))?;
         self.note(&format!("$ {shell}"));
+        if let Step::Sbom { root, image, created, inputs, output } = step {
+            // What `cargo xtask sbom --from-root` does, without a nested cargo.
+            let root = root.resolve(&self.vars).map_err(|e| fail(e.to_string()))?;
+            let output =
+                Utf8Path::new(self.vars.get(&crate::plan::step::WORKSPACE).map_or(".", String::as_str)).join(output);
+            let info = crate::sbom::DocumentInfo { image, created: *created, inputs: inputs.as_deref() };
+            return crate::sbom::write(Utf8Path::new(&root), info, &output).map_err(|e| fail(format!("{e:#}")));
+        }
         if let Step::From { into, name, .. } = step {
             // Known before it exists: an interrupted `from` may still have created it.
             self.containers.push((*into, name.clone()));

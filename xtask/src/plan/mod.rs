@@ -22,10 +22,11 @@ pub use portage_files::{file_stem, ContextFile};
 pub use step::{ConfigOption, Mount, Pull, Step};
 
 use crate::settings::{RepositorySource, Settings};
+use crate::source_date::SourceDates;
 pub use root_import::TarballImport;
 use step::{
-    BUILDER, CONTAINER, EMERGE_ROOT, IMAGE, PACKAGES, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, ROOT_MOUNT, SIZE,
-    SIZE_BEFORE, TEST_CONTAINER, WORKSPACE,
+    BASE_DIGEST, BUILDER, CONTAINER, EMERGE_ROOT, IMAGE, PACKAGES, REPOSITORY_CONTAINER, REPOSITORY_MOUNT, REVISION,
+    ROOT_MOUNT, SIZE, SIZE_BEFORE, TEST_CONTAINER, WORKSPACE,
 };
 
 /// Where the rig's ebuild repository lives, relative to the workspace root.
@@ -50,6 +51,34 @@ pub const PACKAGES_LABEL: &str = "io.buildah-gentoo.packages";
 pub const PROVIDED_LABEL: &str = "io.buildah-gentoo.provided";
 /// What a minimal image without a minimal parent starts from: an empty root.
 pub const SCRATCH: &str = "scratch";
+/// Prints the workspace's git revision, `-dirty` when tracked files changed; nothing outside a git
+/// checkout. A fixed script: no value of the user's in it.
+pub const REVISION_SCRIPT: &str = "git describe --always --dirty --abbrev=40 --exclude='*' 2>/dev/null || true";
+/// What a build leaves in a root that differs from build to build and is no part of the image:
+/// portage's logs and its merge-time state (`mtimedb` holds the library folders' mtimes), the dynamic
+/// linker's cache of file times (rebuilt by ldconfig on the next run), and leftovers in the temporary
+/// folders. Removed before every commit, with [`VDB_METADATA_CACHE`] (see README, "Reproducible images").
+pub const RUN_LEFTOVERS: &[&str] = &[
+    "/var/log/emerge.log",
+    "/var/log/emerge-fetch.log",
+    "/var/log/portage",
+    "/var/cache/edb/mtimedb",
+    "/var/cache/ldconfig/aux-cache",
+    "/var/tmp/portage",
+];
+/// Portage's per-package cache of the package database entry (`/var/db/pkg/CAT/PF/metadata`). It records
+/// the entry folder's mtime in nanoseconds at merge time and is used only while the folder still has
+/// that mtime — never in a committed image, whose file times are all SOURCE_DATE_EPOCH — so it is
+/// removed (portage reads the entry's own files instead).
+pub const VDB_METADATA_CACHE: &str = "metadata";
+/// The OCI annotation and label keys every image gets.
+pub const OCI_CREATED: &str = "org.opencontainers.image.created";
+pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
+pub const OCI_SOURCE: &str = "org.opencontainers.image.source";
+pub const OCI_VERSION: &str = "org.opencontainers.image.version";
+pub const OCI_TITLE: &str = "org.opencontainers.image.title";
+pub const OCI_BASE_NAME: &str = "org.opencontainers.image.base.name";
+pub const OCI_BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 /// Tags carrying an input hash start with this.
 pub const INPUTS_TAG_PREFIX: &str = "inputs-";
 
@@ -76,6 +105,8 @@ pub struct PlanInputs<'a> {
     /// The tarball roots in use (declared path → what to import, with the digest the caller read
     /// from the definition or the `.DIGESTS` file). A tarball root missing here cannot be planned.
     pub tarballs: BTreeMap<String, TarballImport>,
+    /// SOURCE_DATE_EPOCH of rig images and of the others, resolved by the caller.
+    pub source_dates: SourceDates,
 }
 
 /// The name of a container the plan creates: `bg-<run>-<image>-<role>`, in the characters container
@@ -113,6 +144,10 @@ pub struct ImagePlan {
     /// The generated build context: a folder relative to the workspace root and its files.
     pub context_dir: Utf8PathBuf,
     pub context_files: Vec<ContextFile>,
+    /// Where the build writes the image's SBOM on the host (next to its log), relative to the
+    /// workspace root; it is copied into the image at [`crate::sbom::IMAGE_PATH`]. `None` for a root
+    /// imported from a tarball, which the tool does not describe.
+    pub sbom: Option<Utf8PathBuf>,
     pub steps: Vec<Step>,
 }
 
@@ -130,7 +165,8 @@ pub struct MinimalPlan {
 
 /// Plans `images` (in build order, as [`Registry::in_order`] or [`Registry::with_ancestors`] give them).
 pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> {
-    let mut setup = Vec::new();
+    let mut setup =
+        vec![Step::HostCapture { argv: vec!["sh".into(), "-c".into(), REVISION_SCRIPT.into()], into: REVISION }];
     let mut teardown = Vec::new();
     let uses_repository_image = images.iter().any(|image| {
         inputs.registry.root_of(*image) != Root::Rig && matches!(inputs.settings.repository, RepositorySource::Image(_))
@@ -227,6 +263,12 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -
         let depclean = ["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"];
         steps.push(run(depclean.map(str::to_owned).to_vec(), mounts));
     }
+    // The SBOM of what is installed now, before a cleanup can drop the package database.
+    let sbom = sbom_path(settings, name);
+    steps.push(Step::Mount { container: CONTAINER, into: ROOT_MOUNT });
+    steps.push(sbom_step(image, inputs, input_hash, &sbom));
+    steps.push(Step::Unmount { container: CONTAINER });
+    steps.push(copy_sbom(&sbom));
     for cleanup in cleanups {
         steps.push(run(cleanup_argv(cleanup, "/"), vec![]));
     }
@@ -244,17 +286,30 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -
         steps.push(run(vec!["update-ca-certificates".into()], vec![]));
     }
     steps.extend(copy_files(image));
+    steps.extend(remove_leftovers_argvs("/").into_iter().map(|argv| run(argv, vec![])));
+    steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
     if let Some(hash) = input_hash {
         options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
     }
+    options.extend(oci_options(image, inputs, Some(&base), input_hash));
     steps.push(Step::Config { container: CONTAINER, options });
     steps.push(measure(SIZE));
     let tags = finish(&mut steps, image, inputs, input_hash);
 
     let repository = settings.repository_of(name);
-    Ok(ImagePlan { name: name.to_owned(), repository, tags, base, minimal: None, context_dir, context_files, steps })
+    Ok(ImagePlan {
+        name: name.to_owned(),
+        repository,
+        tags,
+        base,
+        minimal: None,
+        context_dir,
+        context_files,
+        sbom: Some(sbom),
+        steps,
+    })
 }
 
 /// A minimal image, in two phases: the builder emerges the packages with `--root` into the mounted
@@ -332,6 +387,10 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
         argv: vec!["portageq".into(), "match".into(), EMERGE_ROOT.into(), String::new()],
         into: PACKAGES,
     });
+    // The SBOM of the new root, from its own package database, before a cleanup can drop it.
+    let sbom = sbom_path(settings, name);
+    steps.push(sbom_step(image, inputs, input_hash, &sbom));
+    steps.push(copy_sbom(&sbom));
     let cleanups = image.cleanups();
     let measure = |into| Step::Measure {
         container: BUILDER,
@@ -347,9 +406,13 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
         steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
+    steps.extend(remove_leftovers_argvs(EMERGE_ROOT).into_iter().map(in_builder));
     steps.push(measure(SIZE));
     steps.push(Step::Remove { container: BUILDER });
     steps.push(Step::Unmount { container: CONTAINER });
+    if minimal_parent.is_some() {
+        steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
+    }
 
     let mut options = config_options(image);
     options.push(ConfigOption::Label(PROVIDED_LABEL.into(), provided.as_deref().unwrap_or_default().join("\n")));
@@ -357,6 +420,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
     if let Some(hash) = input_hash {
         options.push(ConfigOption::Label(INPUTS_LABEL.into(), hash.into()));
     }
+    options.extend(oci_options(image, inputs, minimal_parent.map(|_| base.as_str()), input_hash));
     steps.push(Step::Config { container: CONTAINER, options });
     let tags = finish(&mut steps, image, inputs, input_hash);
 
@@ -371,14 +435,105 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>
         minimal: Some(minimal),
         context_dir,
         context_files,
+        sbom: Some(sbom),
         steps,
     })
+}
+
+/// `target/buildah-gentoo/logs/<image>.spdx.json`: the SBOM on the host, next to the build log.
+fn sbom_path(settings: &Settings, name: &str) -> Utf8PathBuf {
+    settings.work_dir.join("logs").join(format!("{}.spdx.json", file_stem(name)))
+}
+
+/// The SBOM of the root filesystem mounted at `$root`, written to `output` on the host.
+fn sbom_step(image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>, output: &Utf8PathBuf) -> Step {
+    Step::Sbom {
+        root: Word::var(ROOT_MOUNT),
+        image: image.name().to_owned(),
+        created: source_date(image, inputs),
+        inputs: input_hash.map(str::to_owned),
+        output: output.to_string(),
+    }
+}
+
+/// The SBOM into the image, readable by everyone.
+fn copy_sbom(sbom: &Utf8PathBuf) -> Step {
+    Step::Copy {
+        container: CONTAINER,
+        source: Word::text(sbom.as_str()),
+        destination: crate::sbom::IMAGE_PATH.into(),
+        chmod: Some(0o644),
+    }
+}
+
+/// The image's SOURCE_DATE_EPOCH: the rig's for rig images, the repository's for the others.
+fn source_date(image: &dyn Image, inputs: &PlanInputs) -> i64 {
+    match inputs.registry.root_of(image) {
+        Root::Rig => inputs.source_dates.rig,
+        _ => inputs.source_dates.repository,
+    }
+}
+
+/// `rm` of [`RUN_LEFTOVERS`] and `find -delete` of the [`VDB_METADATA_CACHE`] files in the root
+/// filesystem at `root`.
+fn remove_leftovers_argvs(root: &str) -> Vec<Vec<String>> {
+    let at = |path: &str| if root == "/" { path.to_owned() } else { format!("{root}{path}") };
+    let mut remove: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
+    remove.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
+    let vdb = at("/var/db/pkg");
+    // A fixed script running its arguments: a root without a package database has nothing to find.
+    let mut find: Vec<String> =
+        ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
+    find.push(vdb);
+    find.extend(
+        ["-mindepth", "3", "-maxdepth", "3", "-type", "f", "-name", VDB_METADATA_CACHE, "-delete"].map(str::to_owned),
+    );
+    vec![remove, find]
+}
+
+/// The `org.opencontainers.image.*` values, each as a label and as a manifest annotation. `base`:
+/// the reference the image starts from (none for scratch). The revision and the base's digest are
+/// known when the build runs; the version is the input hash (as in the `inputs-` tag).
+fn oci_options(
+    image: &dyn Image,
+    inputs: &PlanInputs,
+    base: Option<&str>,
+    input_hash: Option<&str>,
+) -> Vec<ConfigOption> {
+    let mut fixed =
+        vec![(OCI_TITLE, image.name().to_owned()), (OCI_CREATED, crate::clock::rfc3339(source_date(image, inputs)))];
+    if let Some(hash) = input_hash {
+        fixed.push((OCI_VERSION, hash[..16.min(hash.len())].to_owned()));
+    }
+    if let Some(source) = &inputs.settings.source {
+        fixed.push((OCI_SOURCE, source.clone()));
+    }
+    let mut from_run = vec![(OCI_REVISION, REVISION)];
+    if let Some(base) = base {
+        fixed.push((OCI_BASE_NAME, base.to_owned()));
+        from_run.push((OCI_BASE_DIGEST, BASE_DIGEST));
+    }
+    let mut options = Vec::new();
+    for (key, value) in fixed {
+        options.push(ConfigOption::Label(key.into(), value.clone()));
+        options.push(ConfigOption::Annotation(key.into(), value));
+    }
+    for (key, var) in from_run {
+        options.push(ConfigOption::LabelFrom(key.into(), var));
+        options.push(ConfigOption::AnnotationFrom(key.into(), var));
+    }
+    options
 }
 
 /// Commit, the post-build test and the tags: the end of every image's plan. Returns the tags.
 fn finish(steps: &mut Vec<Step>, image: &dyn Image, inputs: &PlanInputs, input_hash: Option<&str>) -> Vec<String> {
     let settings = inputs.settings;
-    steps.push(Step::Commit { container: CONTAINER, into: IMAGE });
+    steps.push(Step::Commit {
+        container: CONTAINER,
+        into: IMAGE,
+        timestamp: Some(source_date(image, inputs)),
+        omit_history: settings.omit_history,
+    });
     if let Some(test) = image.test() {
         steps.push(Step::From {
             into: TEST_CONTAINER,
@@ -675,7 +830,12 @@ mod tests {
             run_id: "t".into(),
             packages: BTreeMap::new(),
             tarballs: BTreeMap::new(),
+            source_dates: SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
         }
+    }
+
+    fn step_index(steps: &[Step], step: &Step) -> usize {
+        steps.iter().position(|other| std::ptr::eq(other, step)).unwrap()
     }
 
     fn position(steps: &[Step], wanted: impl Fn(&Step) -> bool) -> usize {
@@ -712,6 +872,12 @@ mod tests {
                 | Step::Measure { container, mounts, .. } => {
                     assert_eq!(*container, BUILDER, "{step:?}");
                     assert!(mounts.iter().any(|m| m.target == EMERGE_ROOT && m.source == Word::var(ROOT_MOUNT)));
+                }
+                // The SBOM is written from the mounted new root and copied into it, before the cleanups.
+                Step::Sbom { root, .. } => assert_eq!(*root, Word::var(ROOT_MOUNT)),
+                Step::Copy { container: CONTAINER, destination, .. } => {
+                    assert_eq!(destination, crate::sbom::IMAGE_PATH);
+                    assert!(step_index(steps, step) < drop_vdb, "the SBOM is made before the database goes");
                 }
                 Step::Copy { container, .. } => assert_eq!(*container, BUILDER, "{step:?}"),
                 other => panic!("unexpected step in the builder phase: {other:?}"),

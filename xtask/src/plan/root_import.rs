@@ -110,7 +110,8 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings, run_id: &str) -
                 ConfigOption::Label(TARBALL_LABEL.into(), tarball.digest_label()),
             ],
         },
-        Step::Commit { container: CONTAINER, into: IMAGE },
+        // The tarball's own file times are kept (no --timestamp): the digest tag marks the import.
+        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
     ]);
     let tags = vec![format!("{}:latest", tarball.repository), tarball.digest_tag()];
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });
@@ -122,6 +123,7 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings, run_id: &str) -
         minimal: None,
         context_dir,
         context_files,
+        sbom: None,
         steps,
     }
 }

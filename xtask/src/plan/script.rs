@@ -15,7 +15,11 @@ pub fn render(plan: &Plan, title: &str) -> String {
     out.push_str("# Run from the workspace root, after `cargo xtask plan` has written the build contexts.\n");
     out.push_str("set -eu\n");
     if !plan.setup.is_empty() {
-        out.push_str("\n# Set-up: the ebuild repository image, mounted read-only into every emerge.\n");
+        out.push_str("\n# Set-up: the workspace's git revision (for the images' labels)");
+        if plan.setup.len() > 1 {
+            out.push_str(", the ebuild repository image, mounted read-only into every emerge");
+        }
+        out.push_str(".\n");
         for step in &plan.setup {
             out.push_str(&step.command().to_shell_wrapped(WIDTH));
             out.push('\n');

@@ -27,6 +27,10 @@ pub const ROOT_MOUNT: Var = Var("root");
 pub const BUILDER: Var = Var("builder");
 /// The packages in a minimal image's new root (`CAT/PF`, one a line), as its package database lists them.
 pub const PACKAGES: Var = Var("packages");
+/// The workspace's git revision (`<commit>[-dirty]`, empty outside a git checkout), captured once per run.
+pub const REVISION: Var = Var("revision");
+/// The digest of the image the working container was made from.
+pub const BASE_DIGEST: Var = Var("base_digest");
 /// Where a minimal image's new root is mounted in its builder.
 pub const EMERGE_ROOT: &str = "/emerge-root";
 
@@ -83,6 +87,10 @@ pub enum ConfigOption {
     Label(String, String),
     /// A label whose value is a variable's (a command's output, known when the build runs).
     LabelFrom(String, Var),
+    /// An OCI manifest annotation.
+    Annotation(String, String),
+    /// An annotation whose value is a variable's.
+    AnnotationFrom(String, Var),
     Port(String),
     Entrypoint(Vec<String>),
     Cmd(Vec<String>),
@@ -100,6 +108,10 @@ impl ConfigOption {
             ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
             ConfigOption::LabelFrom(key, var) => {
                 return [Word::text("--label"), Word(vec![Piece::Text(format!("{key}=")), Piece::Var(*var)])]
+            }
+            ConfigOption::Annotation(key, value) => ["--annotation".into(), format!("{key}={value}")],
+            ConfigOption::AnnotationFrom(key, var) => {
+                return [Word::text("--annotation"), Word(vec![Piece::Text(format!("{key}=")), Piece::Var(*var)])]
             }
             ConfigOption::Port(port) => ["--port".into(), port.clone()],
             ConfigOption::Entrypoint(argv) => ["--entrypoint".into(), json(argv)],
@@ -132,10 +144,18 @@ pub enum Step {
     Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
     /// `VAR=$(buildah run CONTAINER -- ARGV)`: a command whose output (possibly empty) the build keeps.
     Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
+    /// `VAR=$(COMMAND)` on the host: a command whose output (possibly empty) the build keeps.
+    HostCapture { argv: Vec<String>, into: Var },
+    /// `VAR=$(buildah inspect ... CONTAINER)`: the digest of the image the container was made from.
+    BaseDigest { container: Var, into: Var },
+    /// `cargo xtask sbom IMAGE --from-root ROOT ...`: the SPDX document of the package database of the
+    /// root filesystem mounted at `root`, written to `output` (the executor runs it in-process).
+    Sbom { root: Word, image: String, created: i64, inputs: Option<String>, output: String },
     /// `buildah config OPTIONS CONTAINER`.
     Config { container: Var, options: Vec<ConfigOption> },
-    /// `VAR=$(buildah commit --rm CONTAINER)`: an untagged image; the container is removed.
-    Commit { container: Var, into: Var },
+    /// `VAR=$(buildah commit --rm --timestamp SECONDS CONTAINER)`: an untagged image whose creation
+    /// time and file times are `timestamp`; the container is removed.
+    Commit { container: Var, into: Var, timestamp: Option<i64>, omit_history: bool },
     /// `buildah tag IMAGE REFERENCES`: the only step that moves tags, after everything else passed.
     Tag { image: Var, references: Vec<String> },
     /// `sha512sum --check --strict --quiet SUMS`: a file (on the host) has the digest the sums file gives.
@@ -163,6 +183,9 @@ impl Step {
             Step::Run { .. } => "run",
             Step::Measure { .. } => "measure",
             Step::Capture { .. } => "capture",
+            Step::HostCapture { .. } => "capture",
+            Step::BaseDigest { .. } => "inspect",
+            Step::Sbom { .. } => "sbom",
             Step::Config { .. } => "config",
             Step::Commit { .. } => "commit",
             Step::Tag { .. } => "tag",
@@ -176,7 +199,7 @@ impl Step {
 
     /// Whether the step may assign an empty value (a command's output that can be empty).
     pub fn may_assign_empty(&self) -> bool {
-        matches!(self, Step::Capture { .. })
+        matches!(self, Step::Capture { .. } | Step::HostCapture { .. })
     }
 
     /// The container this step creates, if any (the executor removes it when a later step fails).
@@ -224,6 +247,21 @@ impl Step {
             Step::Capture { container, isolation, mounts, argv, into } => {
                 run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
+            Step::HostCapture { argv, into } => Command::new(argv.iter().map(String::as_str)).assigning(*into),
+            Step::BaseDigest { container, into } => {
+                buildah(&["buildah", "inspect", "--type", "container", "--format", "{{.FromImageDigest}}"])
+                    .arg(Word::var(*container))
+                    .assigning(*into)
+            }
+            Step::Sbom { root, image, created, inputs, output } => {
+                let mut command = Command::new(["cargo", "xtask", "sbom", image.as_str(), "--from-root"])
+                    .arg(root.clone())
+                    .args(["--created".to_owned(), created.to_string()]);
+                if let Some(hash) = inputs {
+                    command = command.args(["--inputs", hash.as_str()]);
+                }
+                command.args(["--output", output.as_str()])
+            }
             Step::Config { container, options } => {
                 let mut command = buildah(&["buildah", "config"]);
                 for option in options {
@@ -231,8 +269,15 @@ impl Step {
                 }
                 command.arg(Word::var(*container))
             }
-            Step::Commit { container, into } => {
-                buildah(&["buildah", "commit", "--quiet", "--rm"]).arg(Word::var(*container)).assigning(*into)
+            Step::Commit { container, into, timestamp, omit_history } => {
+                let mut command = buildah(&["buildah", "commit", "--quiet", "--rm"]);
+                if let Some(seconds) = timestamp {
+                    command = command.args(["--timestamp".to_owned(), seconds.to_string()]);
+                }
+                if *omit_history {
+                    command = command.arg("--omit-history");
+                }
+                command.arg(Word::var(*container)).assigning(*into)
             }
             Step::Tag { image, references } => {
                 buildah(&["buildah", "tag"]).arg(Word::var(*image)).args(references.iter().map(String::as_str))
