@@ -47,9 +47,15 @@ pub const TEST_TOOLS: &[Tool] = &[
 
 /// Whether `command` is on PATH.
 pub fn is_installed(command: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| is_executable(&dir.join(command))))
-        .unwrap_or(false)
+    std::env::var_os("PATH").is_some_and(|path| find_on_path(command, &path).is_some())
+}
+
+/// The first executable `name` in the directories of `path` (a `PATH` value).
+pub fn find_on_path(name: &str, path: &std::ffi::OsStr) -> Option<Utf8PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+        .and_then(|candidate| Utf8PathBuf::from_path_buf(candidate).ok())
 }
 
 fn is_executable(path: &std::path::Path) -> bool {

@@ -127,7 +127,7 @@ pub fn run_steps(
                     command: step.command.to_shell(),
                     how,
                     log: step.log.clone(),
-                    tail: log_tail(&log_path, TAIL_LINES),
+                    tail: super::runner::log_tail(&log_path, TAIL_LINES),
                 }
                 .into());
             }
@@ -137,27 +137,10 @@ pub fn run_steps(
 }
 
 /// The last `count` lines of the file at `path` (empty when it cannot be read).
-fn log_tail(path: &Utf8Path, count: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
-}
-
-/// The first executable `name` in the directories of `path` (a `PATH` value).
-pub fn find_on_path(name: &str, path: &OsStr) -> Option<Utf8PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(path).find_map(|dir| {
-        let candidate = dir.join(name);
-        let executable =
-            std::fs::metadata(&candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        executable.then(|| Utf8PathBuf::from_path_buf(candidate).ok()).flatten()
-    })
-}
-
 /// What must hold before catalyst runs: catalyst installed, the seed stage and `portage_confdir`
 /// present. Checked up front so a missing piece is reported before hours of building.
 pub fn preflight(plan: &CatalystPlan, path: &OsStr) -> Result<()> {
-    if find_on_path("catalyst", path).is_none() {
+    if crate::prerequisites::find_on_path("catalyst", path).is_none() {
         bail!("{INSTALL_HINT}");
     }
     if !seed_exists(&plan.seed) {
@@ -314,7 +297,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::write(bin.join("catalyst"), "").unwrap();
         std::fs::set_permissions(bin.join("catalyst"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(find_on_path("catalyst", bin.as_os_str()), Some(bin.join("catalyst")));
+        assert_eq!(crate::prerequisites::find_on_path("catalyst", bin.as_os_str()), Some(bin.join("catalyst")));
         let error = preflight(&plan, bin.as_os_str()).unwrap_err().to_string();
         assert!(error.contains("the seed stage") && error.contains("stage3-amd64-hardened-openrc-latest"), "{error}");
 

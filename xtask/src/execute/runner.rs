@@ -199,8 +199,13 @@ impl<'a> StepRunner<'a> {
 
     /// The last `count` lines of the log.
     pub fn log_tail(&self, count: usize) -> String {
-        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(count)..].join("\n")
+        log_tail(&self.log_path, count)
     }
+}
+
+/// The last `count` lines of a log file (empty when it cannot be read).
+pub fn log_tail(path: &Utf8Path, count: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
