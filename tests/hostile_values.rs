@@ -70,7 +70,11 @@ fn sh_passes_every_value_through_verbatim() {
     // NUL-separated, one record per call, and print a container/image id for the script's assignments.
     let record = format!("printf '%s\\0' \"$@\" >> '{0}'; printf 'END\\0' >> '{0}'; echo fake-id;", log.display());
     let prelude = format!("buildah() {{ {record} }}\ncargo() {{ {record} }}\n");
-    let script = script::render(&plan, "hostile").replacen("set -eu\n", &format!("set -eu\n{prelude}"), 1);
+    let script = script::render(&plan, "hostile").replacen("set -eu\n", &format!("set -eu\n{prelude}"), 1).replacen(
+        "\nrun=$$\n",
+        "\nrun=the-run\n",
+        1,
+    );
     let output = Process::new("sh").arg("-c").arg(&script).current_dir(dir.path()).output().expect("sh runs");
     assert!(output.status.success(), "script failed: {}", String::from_utf8_lossy(&output.stderr));
     assert!(!dir.path().join("pwned").exists(), "a value was executed by the shell");
@@ -94,6 +98,9 @@ fn sh_passes_every_value_through_verbatim() {
         (Var("test_ctr"), "fake-id".to_owned()),
         (Var("root"), "fake-id".to_owned()),
         (Var("base_digest"), "fake-id".to_owned()),
+        (Var("base_id"), "fake-id".to_owned()),
+        (Var("inputs"), "fake-id".to_owned()),
+        (Var("run"), "the-run".to_owned()),
         // The script runs in a folder that is no git checkout: no revision.
         (Var("revision"), String::new()),
         (Var("PWD"), dir.path().to_str().unwrap().to_owned()),
@@ -101,8 +108,10 @@ fn sh_passes_every_value_through_verbatim() {
     .into_iter()
     .collect();
     let expected: Vec<Vec<String>> = plan.images[0]
-        .steps
+        .prelude
         .iter()
+        .chain(&plan.images[0].steps)
+        .filter(|step| step.command().form != xtask::plan::Form::Value)
         .map(|step| {
             let argv = step.command().argv;
             argv[1..].iter().map(|word| word.resolve(&vars).unwrap()).collect()

@@ -139,37 +139,118 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
 fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
     let registry = Registry::global().unwrap();
     let settings = fixed_settings();
-    let mut inputs = fixed_inputs(registry, &settings);
-    let greeter_min = ["acct-group/rig-0", "acct-user/rig-0", "app-misc/greeter-1", "dev-libs/libgreet-1"];
-    inputs.packages.insert("rig/greeter-min".into(), greeter_min.iter().map(|p| p.to_string()).collect());
+    let inputs = fixed_inputs(registry, &settings);
     let plan = plan::plan(&[registry.get("rig/hello-min").unwrap()], &inputs).unwrap();
     let image = &plan.images[0];
-    let provided = image.context_files.iter().find(|file| file.path == "etc/portage/profile/package.provided");
-    insta::assert_snapshot!("file@rig+hello-min@package.provided-known", provided.expect("package.provided").contents);
     let minimal = image.minimal.as_ref().unwrap();
     assert_eq!(minimal.minimal_parent.as_deref(), Some("rig/greeter-min"));
-    assert_eq!(minimal.provided.as_deref(), Some(&greeter_min.map(String::from)[..]));
     let script = script::render(&plan, "rig/hello-min");
-    assert!(
-        script.contains(
-            "# Already in `rig/greeter-min`, not installed again (package.provided): acct-group/rig-0 \
-             acct-user/rig-0 app-misc/greeter-1 dev-libs/libgreet-1\n"
-        ),
-        "{script}"
-    );
-    // The child records what it was given, so its own children know everything it holds.
-    assert!(
-        script.contains(
-            "--label 'io.buildah-gentoo.provided=acct-group/rig-0\nacct-user/rig-0\napp-misc/greeter-1\n\
-             dev-libs/libgreet-1'"
-        ),
-        "{script}"
-    );
+    // Read from the parent's labels when the plan runs (the executor runs the same line)...
+    let read = image
+        .steps
+        .iter()
+        .find_map(|step| match step {
+            xtask::plan::Step::ReadLabels { reference, keys, into } => Some((reference, keys, into)),
+            _ => None,
+        })
+        .expect("a step reads the parent's labels");
+    assert_eq!(read.0, "localhost/gentoo/rig/greeter-min:latest");
+    assert_eq!(read.1, &["io.buildah-gentoo.packages", "io.buildah-gentoo.provided"]);
+    assert_eq!(*read.2, xtask::plan::step::PROVIDED);
+    // ... written into the builder's package.provided, the value an argument of a fixed script ...
+    assert!(script.contains("/etc/portage/profile/package.provided \"${provided}\""), "{script}");
+    // ... and recorded, so the child's own children know everything it holds.
+    assert!(script.contains("--label 'io.buildah-gentoo.provided='\"${provided}\""), "{script}");
+    assert!(image.context_files.iter().all(|file| !file.path.contains("package.provided")));
 
     // On scratch (its parent is full) there is nothing to provide.
     let busybox = plan::plan(&[registry.get("rig/busybox").unwrap()], &inputs).unwrap();
-    assert!(busybox.images[0].context_files.iter().all(|file| !file.path.contains("package.provided")));
+    let script = script::render(&busybox, "rig/busybox");
+    assert!(!script.contains("provided=$("), "{script}");
+    assert!(script.contains("--label 'io.buildah-gentoo.provided='"), "{script}");
     assert_eq!(busybox.images[0].base, "scratch");
+}
+
+/// The input hash is a value of the plan when every image an image starts from is in storage, and a
+/// printed step when the same plan builds it; an image whose hash storage marks as `latest` is up to
+/// date unless forced; the replaced image's input-hash tag is removed after the new tags.
+#[test]
+fn input_hashes_are_values_when_parents_exist_and_steps_when_the_plan_builds_them() {
+    let registry = Registry::global().unwrap();
+    let settings = fixed_settings();
+    let mut inputs = fixed_inputs(registry, &settings);
+    let root_id = "1".repeat(64);
+    let base_id = "2".repeat(64);
+    let listing = |names: &[(&str, &str)]| {
+        let images: Vec<serde_json::Value> = names
+            .iter()
+            .map(|(id, name)| serde_json::json!({ "id": format!("sha256:{id}"), "names": [name] }))
+            .collect();
+        xtask::plan::ImageIndex::parse(&serde_json::Value::Array(images).to_string()).unwrap()
+    };
+    inputs.storage = listing(&[(&root_id, &inputs.rig_root), (&base_id, "localhost/gentoo/rig/base:latest")]);
+    inputs.repositories.rig = "rig 0123".into();
+    let images = registry.with_ancestors(&["rig/hello"]).unwrap();
+    let plan = plan::plan(&images, &inputs).unwrap();
+    let [base, hello] = &plan.images[..] else { panic!("two images: {plan:#?}") };
+    // rig/base: its parent (the rig root) is in storage.
+    let hash = base.input_hash.clone().expect("a value");
+    assert_eq!(hash.len(), 32);
+    assert_eq!(base.prelude, [xtask::plan::Step::Assign { into: xtask::plan::step::INPUTS, value: hash.clone() }]);
+    // rig/hello: its parent is rebuilt by this plan, so its hash is computed when the plan runs, by
+    // the same function the printed `cargo xtask inputs` calls.
+    assert_eq!(hello.input_hash, None);
+    let script = script::render(&plan, "rig/hello");
+    assert!(
+        script.contains(
+            "base_id=$(buildah inspect --type image --format '{{.FromImageID}}' localhost/gentoo/rig/base:latest)"
+        ),
+        "{script}"
+    );
+    assert!(script.contains("inputs=$(cargo xtask inputs rig/hello --base-id \"${base_id}\")"), "{script}");
+    let hello_image = registry.get("rig/hello").unwrap();
+    assert_eq!(
+        plan::plan(&[hello_image], &inputs).unwrap().images[0].input_hash.as_deref(),
+        Some(plan::input_hash(hello_image, &inputs, &base_id, None).unwrap().as_str()),
+        "planned alone on the stored parent, the value is what the step computes"
+    );
+    assert!(script.contains("--label 'io.buildah-gentoo.inputs='\"${inputs}\""), "{script}");
+    assert!(script.contains("localhost/gentoo/rig/hello:inputs-\"${inputs}\""), "{script}");
+
+    // Storage marks rig/base's `latest` with this hash: up to date, unless forced.
+    let old_hash = "0".repeat(32);
+    inputs.storage = listing(&[(&root_id, &inputs.rig_root), (&base_id, "localhost/gentoo/rig/base:latest")]);
+    let marked = serde_json::json!([
+        { "id": root_id, "names": [inputs.rig_root] },
+        { "id": base_id, "names": ["localhost/gentoo/rig/base:latest", format!("localhost/gentoo/rig/base:inputs-{hash}"),
+                                   format!("localhost/gentoo/rig/base:inputs-{old_hash}")] },
+    ]);
+    inputs.storage = xtask::plan::ImageIndex::parse(&marked.to_string()).unwrap();
+    inputs.force = true;
+    let forced = plan::plan(&images, &inputs).unwrap();
+    assert_eq!(forced.images[0].status, plan::Status::Build);
+    let untag: Vec<String> = forced.images[0]
+        .steps
+        .iter()
+        .filter(|step| matches!(step, xtask::plan::Step::UntagStale { .. }))
+        .map(|step| step.command().to_shell())
+        .collect();
+    assert_eq!(
+        untag,
+        [
+            format!("[ localhost/gentoo/rig/base:inputs-\"${{inputs}}\" = localhost/gentoo/rig/base:inputs-{old_hash} ] || buildah rmi localhost/gentoo/rig/base:inputs-{old_hash} || true"),
+            format!("[ localhost/gentoo/rig/base:inputs-\"${{inputs}}\" = localhost/gentoo/rig/base:inputs-{hash} ] || buildah rmi localhost/gentoo/rig/base:inputs-{hash} || true"),
+        ]
+    );
+    inputs.force = false;
+    let unforced = plan::plan(&images, &inputs).unwrap();
+    assert_eq!(unforced.images[0].status, plan::Status::UpToDate { id: base_id.clone() });
+    // Its child then starts from a known id: a value again.
+    assert_eq!(
+        unforced.images[1].input_hash.as_deref(),
+        Some(plan::input_hash(hello_image, &inputs, &base_id, None).unwrap().as_str())
+    );
+    assert!(script::render(&unforced, "x").contains("# Image `rig/base`: up to date"));
 }
 
 /// An image on a stage3 tarball: the plan imports the tarball first (digest, signature, unpack,
@@ -241,7 +322,8 @@ fn a_registry_root_pinned_by_digest_is_used_verbatim() {
     assert_eq!(plan.images[0].base, PINNED);
     let script = script::render(&plan, "pinned");
     assert!(
-        script.contains(&format!("'--pull=missing' \\\n    --quiet \\\n    --name bg-plan-pinned-work {PINNED}")),
+        script
+            .contains(&format!("'--pull=missing' \\\n    --quiet \\\n    --name bg-\"${{run}}\"-pinned-work {PINNED}")),
         "{script}"
     );
 }

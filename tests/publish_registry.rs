@@ -134,7 +134,14 @@ impl Background {
         self.stdout.take().unwrap().join().unwrap();
         let stderr = self.stderr.take().unwrap().join().unwrap();
         let stdout = self.lines.lock().unwrap().iter().map(|line| format!("{line}\n")).collect();
-        Finished { argv: vec![self.argv.clone()], code: status.code(), stdout, stderr, elapsed: self.started.elapsed() }
+        Finished {
+            argv: vec![self.argv.clone()],
+            code: status.code(),
+            stdout,
+            stderr,
+            elapsed: self.started.elapsed(),
+            summary_json: None,
+        }
     }
 }
 

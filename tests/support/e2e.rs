@@ -36,6 +36,27 @@ pub const MINIMAL_RIG_IMAGES: [&str; 3] = ["rig/busybox", "rig/greeter-min", "ri
 pub const ISOLATION: &str = "chroot";
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The machine-wide lock of the suites that use container storage: a `flock` on a file under
+/// `target/e2e`, so two test binaries (or two checkouts' runs) never build at once.
+struct StorageLock(#[allow(dead_code)] std::fs::File);
+
+impl StorageLock {
+    fn acquire() -> StorageLock {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join("buildah-gentoo-e2e.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|error| panic!("opening the e2e lock {}: {error}", path.display()));
+        // SAFETY: flock(2) on a descriptor we own; released when the file is closed.
+        let result = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(result, 0, "flock {}: {}", path.display(), std::io::Error::last_os_error());
+        StorageLock(file)
+    }
+}
 static RIG_ROOT: OnceLock<String> = OnceLock::new();
 
 /// Where the nested cargo builds the tool, for every suite: test binaries run one after another, and
@@ -62,6 +83,9 @@ pub struct Finished {
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
+    /// The build's machine-readable summary (`target/buildah-gentoo/logs/summary.json` of the
+    /// workspace), when the command was a build that wrote one.
+    pub summary_json: Option<Value>,
 }
 
 impl Finished {
@@ -110,43 +134,42 @@ impl Finished {
         self.progress().into_iter().filter(|p| p.image == image).map(|p| p.text).collect()
     }
 
-    /// The result word of `image` in the summary table: `built`, `up to date`, `FAILED` or `skipped`.
+    /// The images of the JSON summary, in build order.
+    fn summary_images(&self) -> Vec<Value> {
+        self.summary_json.as_ref().and_then(|json| json["images"].as_array().cloned()).unwrap_or_default()
+    }
+
+    /// The JSON summary's entry of `image`.
+    pub fn summary_entry(&self, image: &str) -> Option<Value> {
+        self.summary_images().into_iter().find(|entry| entry["name"] == image)
+    }
+
+    /// The result of `image` in the JSON summary, with the table's words: `built`, `up to date`,
+    /// `FAILED` or `skipped`.
     pub fn result_of(&self, image: &str) -> Option<&'static str> {
-        self.summary_row(image)
-            .and_then(|row| ["built", "up to date", "FAILED", "skipped"].into_iter().find(|word| row.starts_with(word)))
+        self.summary_entry(image).and_then(|entry| result_word(&entry))
     }
 
-    /// The summary row of `image`, after the name: `built  3.1s  id 0123...`.
-    pub fn summary_row(&self, image: &str) -> Option<String> {
-        let mut lines = self.stdout.lines().skip_while(|line| !is_summary_header(line));
-        lines.next()?;
-        lines
-            .take_while(|line| !line.trim().is_empty())
-            .find_map(|line| line.strip_prefix(image).filter(|rest| rest.starts_with(' ')))
-            .map(|rest| rest.trim_start().to_owned())
-    }
-
-    /// The summary table's rows (image, result word), in order.
+    /// The summary's rows (image, result word), in order.
     pub fn summary(&self) -> Vec<(String, String)> {
-        let mut lines = self.stdout.lines().skip_while(|line| !is_summary_header(line));
-        if lines.next().is_none() {
-            return Vec::new();
-        }
-        lines
-            .take_while(|line| !line.trim().is_empty() && !is_totals_line(line))
-            .filter_map(|line| {
-                let (name, rest) = line.split_once(' ')?;
-                let word = ["built", "up to date", "FAILED", "skipped"]
-                    .into_iter()
-                    .find(|word| rest.trim_start().starts_with(word))?;
-                Some((name.to_owned(), word.to_owned()))
-            })
+        self.summary_images()
+            .iter()
+            .filter_map(|entry| Some((entry["name"].as_str()?.to_owned(), result_word(entry)?.to_owned())))
             .collect()
     }
 
-    /// The summary's last line without its time: `2 built, 1 up to date, 0 failed, 0 skipped`.
+    /// The counts of the summary: `2 built, 1 up to date, 0 failed, 0 skipped`.
     pub fn totals(&self) -> Option<String> {
-        self.stdout.lines().find(|line| is_totals_line(line)).map(|line| line.split(" in ").next().unwrap().to_owned())
+        self.summary_json.as_ref()?;
+        let rows = self.summary();
+        let count = |word: &str| rows.iter().filter(|(_, result)| result == word).count();
+        Some(format!(
+            "{} built, {} up to date, {} failed, {} skipped",
+            count("built"),
+            count("up to date"),
+            count("FAILED"),
+            count("skipped")
+        ))
     }
 
     /// The log path printed in the image's `building (log PATH)` line.
@@ -157,13 +180,15 @@ impl Finished {
     }
 }
 
-fn is_summary_header(line: &str) -> bool {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    words.len() >= 3 && words[0] == "image" && words[1] == "result" && words[2] == "time"
-}
-
-fn is_totals_line(line: &str) -> bool {
-    line.contains(" built, ") && line.contains(" up to date, ") && line.contains(" skipped in ")
+/// The summary's `result` as the table's word.
+fn result_word(entry: &Value) -> Option<&'static str> {
+    match entry["result"].as_str()? {
+        "built" => Some("built"),
+        "up_to_date" => Some("up to date"),
+        "failed" => Some("FAILED"),
+        "skipped" => Some("skipped"),
+        _ => None,
+    }
 }
 
 /// One progress line of the executor.
@@ -205,6 +230,7 @@ pub fn run(mut command: Command) -> Finished {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         elapsed: clock.elapsed(),
+        summary_json: None,
     }
 }
 
@@ -609,6 +635,11 @@ impl Workspace {
         Emerged::parse(&self.log(image))
     }
 
+    /// Where a build writes its JSON summary.
+    pub fn summary_path(&self) -> Utf8PathBuf {
+        self.root.join("target/buildah-gentoo/logs/summary.json")
+    }
+
     /// `cargo xtask ARGS` in this workspace (no namespace or cache flags of its own).
     pub fn xtask_command(&self, args: &[&str]) -> Command {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -654,7 +685,7 @@ impl Drop for Workspace {
 /// The rig root's reference; builds it once (with the shared cache) if local storage lacks it.
 fn ensure_rig_root() -> &'static str {
     RIG_ROOT.get_or_init(|| {
-        let reference = xtask::rig::root_reference(&workspace_root());
+        let reference = xtask::execute::rig_root::reference(&workspace_root()).expect("the rig root reference");
         if image_id(&reference).is_some() {
             eprintln!("e2e: rig root {reference} is in local storage");
             return reference;
@@ -734,13 +765,15 @@ pub struct Session {
     caches: RefCell<Vec<TempDir>>,
     known_ids: RefCell<BTreeSet<String>>,
     started: Instant,
-    // Last: released after the clean-up in `Drop` and the caches.
+    // Last: released after the clean-up in `Drop` and the caches (the file lock after the mutex).
     _serial: MutexGuard<'static, ()>,
+    _storage: StorageLock,
 }
 
 impl Session {
     /// Starts a test: waits for the lock, makes sure the rig root exists.
     pub fn start(name: &str) -> Session {
+        let storage = StorageLock::acquire();
         let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let rig_root = ensure_rig_root();
         let namespace = format!("localhost/e2e-{name}-{}", std::process::id());
@@ -755,6 +788,7 @@ impl Session {
             known_ids: RefCell::new(BTreeSet::new()),
             started: Instant::now(),
             _serial: serial,
+            _storage: storage,
         };
         session.new_cache_dir();
         session
@@ -833,7 +867,12 @@ impl Session {
 
     /// Like [`Session::xtask`], with another cache folder.
     pub fn xtask_with_cache(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Finished {
-        let finished = run(self.command(workspace, cache, args));
+        let summary = workspace.summary_path();
+        let _ = std::fs::remove_file(&summary);
+        let mut finished = run(self.command(workspace, cache, args));
+        finished.summary_json = std::fs::read_to_string(&summary).ok().map(|text| {
+            serde_json::from_str(&text).unwrap_or_else(|error| panic!("{summary} is not JSON: {error}\n{text}"))
+        });
         self.remember_ids();
         check_log_paths(workspace, &finished.stdout);
         eprintln!(
@@ -850,7 +889,7 @@ impl Session {
     pub fn spawn_xtask(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Streaming {
         let mut command = self.command(workspace, cache, args);
         command.process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        Streaming::start(command)
+        Streaming::start(command, Some(workspace.summary_path()))
     }
 
     fn command(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Command {
@@ -935,10 +974,15 @@ pub struct Streaming {
     /// Every stdout line read so far, with when it was read.
     pub seen: Vec<(Instant, String)>,
     stderr: Option<JoinHandle<String>>,
+    /// Where the command writes its JSON summary (removed before it starts).
+    summary: Option<Utf8PathBuf>,
 }
 
 impl Streaming {
-    fn start(mut command: Command) -> Streaming {
+    fn start(mut command: Command, summary: Option<Utf8PathBuf>) -> Streaming {
+        if let Some(path) = &summary {
+            let _ = std::fs::remove_file(path);
+        }
         let argv = argv_of(&command);
         let mut child = command.spawn().unwrap_or_else(|error| panic!("cannot start `{}`: {error}", argv.join(" ")));
         let stdout = child.stdout.take().unwrap();
@@ -957,7 +1001,15 @@ impl Streaming {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        Streaming { child: Some(child), argv, started: Instant::now(), lines, seen: Vec::new(), stderr: Some(stderr) }
+        Streaming {
+            child: Some(child),
+            argv,
+            started: Instant::now(),
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+            summary,
+        }
     }
 
     /// The process (and process group) id.
@@ -1016,12 +1068,16 @@ impl Streaming {
             self.seen.push((at, line));
         }
         let stderr = self.stderr.take().unwrap().join().unwrap_or_default();
+        let summary_json = self.summary.as_ref().and_then(|path| std::fs::read_to_string(path).ok()).map(|text| {
+            serde_json::from_str(&text).unwrap_or_else(|error| panic!("the summary is not JSON: {error}\n{text}"))
+        });
         let finished = Finished {
             argv: self.argv.clone(),
             code: status.code(),
             stdout: self.seen.iter().map(|(_, line)| format!("{line}\n")).collect(),
             stderr,
             elapsed: self.started.elapsed(),
+            summary_json,
         };
         (finished, std::mem::take(&mut self.seen))
     }

@@ -26,10 +26,12 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         settings,
         date_tag: "20260101".to_owned(),
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
-        run_id: "plan".to_owned(),
-        packages: Default::default(),
         tarballs: Default::default(),
         source_dates: xtask::source_date::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
+        storage: Default::default(),
+        repositories: Default::default(),
+        copied_files: Default::default(),
+        force: true,
     }
 }
 

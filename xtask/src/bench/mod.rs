@@ -135,8 +135,7 @@ pub fn machine(with_buildah: bool) -> String {
     let mut out = format!("machine: {cores} cores ({cpu}), {memory} memory, Linux {kernel}; xtask {profile}\n");
     if with_buildah {
         let read = |args: &[&str]| {
-            std::process::Command::new("buildah")
-                .args(args)
+            crate::execute::storage::buildah(args)
                 .output()
                 .ok()
                 .filter(|output| output.status.success())

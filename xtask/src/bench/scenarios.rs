@@ -26,6 +26,9 @@ pub const EDITED_DEFINITION: &str = "image-defs/src/images/rig/alpha.rs";
 
 /// The bench's surroundings: the workspace, the xtask binary and the bench's own folders.
 pub struct Bench {
+    /// The process id of the last command [`Bench::time`] ran (a plan script names its containers
+    /// after its shell's).
+    last_pid: std::cell::Cell<u32>,
     pub workspace: Utf8PathBuf,
     /// The running xtask binary: what `cargo xtask` runs, without cargo's own start-up.
     pub exe: PathBuf,
@@ -38,7 +41,7 @@ impl Bench {
         let dir = workspace.join("target/bench");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {dir}"))?;
         let exe = std::env::current_exe().context("finding the xtask binary")?;
-        Ok(Bench { workspace: workspace.to_owned(), exe, dir })
+        Ok(Bench { last_pid: std::cell::Cell::new(0), workspace: workspace.to_owned(), exe, dir })
     }
 
     fn cache_dir(&self) -> Utf8PathBuf {
@@ -53,9 +56,7 @@ impl Bench {
     }
 
     fn buildah(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("buildah");
-        command.args(args);
-        self.prepare(command)
+        self.prepare(crate::execute::storage::buildah(args))
     }
 
     fn prepare(&self, mut command: Command) -> Command {
@@ -74,7 +75,9 @@ impl Bench {
         command.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
         let shown = describe(&command);
         let time = stats::time(|| {
-            let status = command.status().with_context(|| format!("starting `{shown}`"))?;
+            let mut child = command.spawn().with_context(|| format!("starting `{shown}`"))?;
+            self.last_pid.set(child.id());
+            let status = child.wait().with_context(|| format!("waiting for `{shown}`"))?;
             if interrupt::requested() {
                 bail!("interrupted");
             }
@@ -119,12 +122,11 @@ impl Bench {
         let containers_before = self.container_names()?;
         let result = self.time(command);
         // Whatever happened: containers a failed plan script left behind go (only those: the plan
-        // script's containers are named `bg-plan-...`; other processes' containers are not ours),
-        // then replaced images.
-        let plan_script_containers = crate::plan::container_name("plan", "", ""); // `bg-plan--`
-        let plan_script_prefix = plan_script_containers.strip_suffix('-').unwrap_or(&plan_script_containers);
+        // script's containers are named `bg-<its shell's pid>-...`; other processes' containers are
+        // not ours), then replaced images.
+        let plan_script_prefix = format!("bg-{}-", self.last_pid.get());
         for container in
-            self.container_names()?.difference(&containers_before).filter(|name| name.starts_with(plan_script_prefix))
+            self.container_names()?.difference(&containers_before).filter(|name| name.starts_with(&plan_script_prefix))
         {
             let _ = self.read(self.buildah(&["rm", container]));
         }

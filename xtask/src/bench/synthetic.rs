@@ -69,10 +69,12 @@ pub fn register_and_plan(images: &[&'static dyn Image]) -> Result<usize> {
         settings: &settings,
         date_tag: "20260101".into(),
         rig_root: "localhost/buildah-gentoo/rig-root:bench".into(),
-        run_id: "bench".into(),
-        packages: Default::default(),
         tarballs: Default::default(),
         source_dates: crate::source_date::SourceDates { rig: 0, repository: 0 },
+        storage: Default::default(),
+        repositories: Default::default(),
+        copied_files: Default::default(),
+        force: true,
     };
     let ordered: Vec<&'static dyn Image> = registry.in_order().collect();
     let plan = plan::plan(&ordered, &inputs)?;

@@ -4,8 +4,8 @@ use anyhow::{bail, Result};
 use xshell::Shell;
 
 use super::Context;
-use crate::execute::{BuildRequest, Executor};
-use crate::plan::{self, script};
+use crate::execute::{prepare, BuildRequest, Executor};
+use crate::plan::script;
 use crate::prerequisites;
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,10 @@ pub struct BuildArgs {
     /// Keep the working container of a failed image (its name is printed) instead of removing it.
     #[arg(long)]
     pub keep_failed: bool,
+    /// Print the summary as JSON on standard output (progress goes to standard error); the same
+    /// document is written to `summary.json` next to the logs.
+    #[arg(long)]
+    pub json: bool,
     /// Then push the named images (every image with `--all`) to the registry, like `cargo xtask push`.
     #[arg(long)]
     pub push: bool,
@@ -52,39 +56,26 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }
             .map_err(anyhow::Error::msg)?
     };
-    let tarballs = crate::execute::root_import::resolve_all(&context.workspace, &context.settings, registry, &images)?;
-    let executor = Executor {
-        workspace: &context.workspace,
-        settings: &context.settings,
-        registry,
-        date_tag: crate::clock::today_utc(),
-        rig_root: crate::rig::root_reference(&context.workspace),
-        tarballs: tarballs.clone(),
-        source_dates: crate::source_date::SourceDates::resolve(&context.workspace, &context.settings),
-    };
+    let sh = Shell::new()?;
+    sh.change_dir(&context.workspace);
     if args.dry_run {
-        let mut inputs = context.plan_inputs();
-        inputs.tarballs = tarballs;
-        inputs.packages = crate::execute::recorded_packages(&context.settings, registry, &images);
-        let plan = plan::plan(&images, &inputs)?;
-        for image in plan.roots.iter().chain(&plan.images) {
-            crate::build_context::write(&context.workspace, image)?;
-        }
-        print!("{}", script::render(&plan, "build --dry-run"));
+        // What `build` would run: images up to date are left out (unless --force).
+        let prepared = prepare(&sh, &context.workspace, &context.settings, registry, &images, args.force, false)?;
+        print!("{}", script::render(&prepared.plan, "build --dry-run"));
         if args.push {
             return super::push::after_build(context, &args.images, args.all, true);
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let sh = Shell::new()?;
-    sh.change_dir(&context.workspace);
     prerequisites::ensure(&sh, prerequisites::BUILD_TOOLS)?;
+    let executor = Executor { workspace: &context.workspace, settings: &context.settings, registry };
     let request = BuildRequest {
         images,
         force: args.force,
         jobs: usize::from(args.jobs),
         keep_failed: args.keep_failed,
         keep_going: args.keep_going,
+        json: args.json,
     };
     let summary = executor.build(&sh, &request)?;
     if summary.interrupted {

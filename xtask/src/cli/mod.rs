@@ -7,6 +7,7 @@ mod binhost;
 mod build;
 mod catalyst;
 pub mod graph;
+mod inputs;
 mod list;
 mod plan;
 mod push;
@@ -89,6 +90,9 @@ pub enum Commands {
     Catalyst(catalyst::CatalystArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Print the input hash of an image built on the given parent (and builder) ids: a step of plan
+    /// scripts whose parent the same script builds.
+    Inputs(inputs::InputsArgs),
     /// Print the SPDX 2.3 bill of materials of a built image (from the image).
     Sbom(sbom::SbomArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
@@ -118,6 +122,7 @@ impl Cli {
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),
             Commands::Sbom(args) => sbom::run(&context, &args),
+            Commands::Inputs(args) => inputs::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
             Commands::Atom(_) => unreachable!("handled above"),
@@ -149,22 +154,6 @@ impl GlobalArgs {
 impl Context {
     pub fn workspace(&self) -> &Utf8Path {
         &self.workspace
-    }
-}
-
-impl Context {
-    /// The planner's inputs for this run: settings, registry, today's date and the rig root.
-    pub fn plan_inputs(&self) -> crate::plan::PlanInputs<'_> {
-        crate::plan::PlanInputs {
-            registry: self.registry,
-            settings: &self.settings,
-            date_tag: crate::clock::today_utc(),
-            rig_root: crate::rig::root_reference(&self.workspace),
-            run_id: "plan".to_owned(),
-            packages: Default::default(),
-            tarballs: Default::default(),
-            source_dates: crate::source_date::SourceDates::resolve(&self.workspace, &self.settings),
-        }
     }
 }
 

@@ -1,9 +1,11 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use xshell::Shell;
 
 use super::Context;
-use crate::plan::{self, script};
+use crate::execute::prepare;
+use crate::plan::script;
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
@@ -18,23 +20,20 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
+/// Prints the whole build of the images (as `build --force` runs it), a script that `sh` runs from
+/// the workspace root.
 pub fn run(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let names = super::resolve_names(context.registry, &args.images)?;
     let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }
         .map_err(anyhow::Error::msg)?;
-    let mut inputs = context.plan_inputs();
-    inputs.tarballs =
-        crate::execute::root_import::resolve_all(&context.workspace, &context.settings, context.registry, &images)?;
-    inputs.packages = crate::execute::recorded_packages(&context.settings, context.registry, &images);
-    let plan = plan::plan(&images, &inputs)?;
-    for image in plan.roots.iter().chain(&plan.images) {
-        crate::build_context::write(context.workspace(), image)?;
-    }
+    let sh = Shell::new()?;
+    sh.change_dir(&context.workspace);
+    let prepared = prepare(&sh, &context.workspace, &context.settings, context.registry, &images, true, false)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        println!("{}", serde_json::to_string_pretty(&prepared.plan)?);
     } else {
         let title = format!("{}{}", names.join(" "), if args.deps { " (with parents)" } else { "" });
-        print!("{}", script::render(&plan, &title));
+        print!("{}", script::render(&prepared.plan, &title));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
-use super::{interrupt, ImageIndex, StepRunner};
+use super::{interrupt, StepRunner};
 use crate::plan::file_stem;
 use crate::plan::push::{registry_host, ImagePush, LocalImage, PushPlan, PushStep, DIGEST};
 use crate::settings::Settings;
@@ -36,7 +36,7 @@ pub struct Pushed {
 /// The local images to push: for each name, the id `<namespace>/<name>:latest` points at and every tag
 /// of `<namespace>/<name>` on that id, from one `buildah images` call.
 pub fn local_images(sh: &Shell, settings: &Settings, names: &[&str]) -> Result<Vec<LocalImage>> {
-    let index = ImageIndex::load(sh)?;
+    let index = super::storage::load_index(sh)?;
     names
         .iter()
         .map(|name| {

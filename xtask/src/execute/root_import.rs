@@ -11,9 +11,9 @@ use image_defs::registry::ResolvedParent;
 use image_defs::{Image, Registry, Root};
 use xshell::Shell;
 
-use super::{indent, ImageIndex, StepRunner};
+use super::{indent, StepRunner};
 use crate::plan::root_import::{plan_import, root_repository, TarballImport};
-use crate::plan::{file_stem, step::IMAGE};
+use crate::plan::{file_stem, step::IMAGE, ImageIndex, ImagePlan};
 use crate::settings::Settings;
 
 /// A tarball to import, as a user or `cargo xtask catalyst` names it.
@@ -54,8 +54,8 @@ pub fn import(
     )?;
     // The plan's paths are relative to the workspace root.
     let _in_workspace = sh.push_dir(workspace);
-    let mut index = ImageIndex::load(sh)?;
-    ensure(sh, workspace, settings, &mut index, &resolved, &std::process::id().to_string())
+    let mut index = super::storage::load_index(sh)?;
+    ensure(sh, workspace, settings, &mut index, &resolved)
 }
 
 /// The tarball roots `images` start from directly (as parent or builder), resolved: declared path →
@@ -169,7 +169,6 @@ pub(super) fn ensure(
     settings: &Settings,
     index: &mut ImageIndex,
     tarball: &TarballImport,
-    run_id: &str,
 ) -> Result<Imported> {
     let reference = tarball.digest_tag();
     if let Some(id) = index.id(&reference) {
@@ -177,19 +176,28 @@ pub(super) fn ensure(
         return Ok(Imported { reference, id: id.to_owned(), skipped: true });
     }
     crate::prerequisites::ensure(sh, crate::prerequisites::IMPORT_TOOLS)?;
-    let plan = plan_import(tarball, settings, run_id);
+    let plan = plan_import(tarball, settings);
     crate::build_context::write(workspace, &plan)?;
+    let id = run(sh, workspace, settings, &plan)?;
+    for tag in &plan.tags {
+        index.insert(tag.resolve(&Default::default())?, id.clone());
+    }
+    Ok(Imported { reference, id, skipped: false })
+}
+
+/// Runs the planned import of a root (its build context written). Returns the image id.
+pub(super) fn run(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &ImagePlan) -> Result<String> {
     let log = workspace.join(&settings.work_dir).join("logs").join(format!("{}.log", file_stem(&plan.name)));
-    println!("==> root {}: importing {} (log {log})", tarball.repository, tarball.path);
+    println!("==> root {}: importing (log {log})", plan.repository);
     let clock = Instant::now();
     let mut runner = StepRunner::new(sh, workspace, log.clone())?;
     runner.env("BUILDAH_ISOLATION", settings.isolation.as_str());
-    runner.note(&format!("# root image {}, from {} (sha512:{})", plan.repository, tarball.path, tarball.sha512));
+    runner.note(&format!("# root image {}", plan.repository));
     if let Err(failure) = runner.run_all(&plan.steps) {
         runner.clean_up(false);
         bail!(
-            "importing the stage3 tarball {}: step {} ({}) failed: {}\n$ {}\nlast lines of the log {log}:\n{}",
-            tarball.path,
+            "importing the root {}: step {} ({}) failed: {}\n$ {}\nlast lines of the log {log}:\n{}",
+            plan.repository,
             failure.index + 1,
             failure.kind,
             failure.reason,
@@ -197,12 +205,8 @@ pub(super) fn ensure(
             indent(&runner.log_tail(10))
         );
     }
-    let id = runner.var(IMAGE).unwrap_or_default().to_owned();
-    for tag in &plan.tags {
-        index.insert(tag.clone(), id.clone());
-    }
-    println!("==> root {}: imported in {:.1}s", tarball.repository, clock.elapsed().as_secs_f64());
-    Ok(Imported { reference, id, skipped: false })
+    println!("==> root {}: imported in {:.1}s", plan.repository, clock.elapsed().as_secs_f64());
+    Ok(runner.var(IMAGE).unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]

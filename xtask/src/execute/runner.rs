@@ -12,7 +12,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
 use super::interrupt;
-use crate::plan::{Step, Var};
+use crate::plan::{Form, Step, Var, Word};
+
+/// Computes an input hash in-process for a [`Step::InputHash`]: image name, base id, builder id.
+pub type InputHasher<'h> = &'h (dyn Fn(&str, &str, Option<&str>) -> Result<String> + Sync);
 
 /// Runs steps for one image (or the plan's set-up), logging to one file.
 pub struct StepRunner<'a> {
@@ -25,6 +28,7 @@ pub struct StepRunner<'a> {
     /// An image committed but not tagged yet.
     untagged_image: Option<String>,
     env: Vec<(String, String)>,
+    input_hasher: Option<InputHasher<'a>>,
 }
 
 /// Why a step failed: which step, and the last lines of the log.
@@ -45,7 +49,27 @@ impl<'a> StepRunner<'a> {
         let log = File::create(&log_path).with_context(|| format!("creating the log {log_path}"))?;
         let mut vars = BTreeMap::new();
         vars.insert(crate::plan::step::WORKSPACE, workspace.to_string());
-        Ok(StepRunner { sh, log_path, log, vars, containers: Vec::new(), untagged_image: None, env: Vec::new() })
+        vars.insert(crate::plan::step::RUN, std::process::id().to_string());
+        Ok(StepRunner {
+            sh,
+            log_path,
+            log,
+            vars,
+            containers: Vec::new(),
+            untagged_image: None,
+            env: Vec::new(),
+            input_hasher: None,
+        })
+    }
+
+    /// How this runner computes input hashes ([`Step::InputHash`]) in-process.
+    pub fn input_hasher(&mut self, hasher: InputHasher<'a>) {
+        self.input_hasher = Some(hasher);
+    }
+
+    /// A word's value with the variables known so far.
+    pub fn resolve(&self, word: &Word) -> Result<String> {
+        Ok(word.resolve(&self.vars)?)
     }
 
     /// Sets an environment variable for every command (e.g. `BUILDAH_ISOLATION`).
@@ -103,17 +127,46 @@ impl<'a> StepRunner<'a> {
             .collect::<Result<_, _>>()
             .map_err(|e| fail(e.to_string()))?;
         self.note(&format!("$ {shell}"));
-        if let Step::Sbom { root, image, created, inputs, output } = step {
-            // What `cargo xtask sbom --from-root` does, without a nested cargo.
-            let root = root.resolve(&self.vars).map_err(|e| fail(e.to_string()))?;
-            let output =
-                Utf8Path::new(self.vars.get(&crate::plan::step::WORKSPACE).map_or(".", String::as_str)).join(output);
-            let info = crate::sbom::DocumentInfo { image, created: *created, inputs: inputs.as_deref() };
-            return crate::sbom::write(Utf8Path::new(&root), info, &output).map_err(|e| fail(format!("{e:#}")));
+        match (&command.form, step) {
+            (Form::Value, _) => {
+                let var = command.assign.expect("a value is assigned");
+                self.vars.insert(var, argv[0].clone());
+                return Ok(());
+            }
+            (Form::UnlessEqualTolerant(a, b), _) => {
+                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
+                if resolve(a)? != resolve(b)? {
+                    if let Err(error) = self.spawn(&argv, false) {
+                        self.note(&format!("warning: {error:#} (the build goes on)"));
+                    }
+                }
+                return Ok(());
+            }
+            (Form::Run, Step::Sbom { root, image, created, inputs, output }) => {
+                // What `cargo xtask sbom --from-root` does, without a nested cargo.
+                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
+                let root = resolve(root)?;
+                let inputs = inputs.as_ref().map(resolve).transpose()?;
+                let output = Utf8Path::new(&self.vars[&crate::plan::step::WORKSPACE]).join(output);
+                let info = crate::sbom::DocumentInfo { image, created: *created, inputs: inputs.as_deref() };
+                return crate::sbom::write(Utf8Path::new(&root), info, &output).map_err(|e| fail(format!("{e:#}")));
+            }
+            (Form::Run, Step::InputHash { image, into, .. }) => {
+                // What `cargo xtask inputs` prints, without a nested cargo: argv is
+                // `cargo xtask inputs IMAGE --base-id ID [--builder-id ID]`.
+                let hasher = self.input_hasher.ok_or_else(|| fail("no input hasher for this run".into()))?;
+                let builder = argv.get(7).map(String::as_str);
+                let hash = hasher(image, &argv[5], builder).map_err(|e| fail(format!("{e:#}")))?;
+                self.note(&hash);
+                self.vars.insert(*into, hash);
+                return Ok(());
+            }
+            _ => {}
         }
         if let Step::From { into, name, .. } = step {
             // Known before it exists: an interrupted `from` may still have created it.
-            self.containers.push((*into, name.clone()));
+            let name = name.resolve(&self.vars).map_err(|e| fail(e.to_string()))?;
+            self.containers.push((*into, name));
         }
         let output = self.spawn(&argv, command.assign.is_some()).map_err(|e| fail(format!("{e:#}")))?;
 

@@ -37,6 +37,11 @@ impl Word {
         Word(vec![Piece::Var(var), Piece::Text(text.into())])
     }
 
+    /// Literal text followed by `$var`, e.g. `repo:inputs-"${inputs}"`.
+    pub fn text_then_var(text: impl Into<String>, var: Var) -> Word {
+        Word(vec![Piece::Text(text.into()), Piece::Var(var)])
+    }
+
     /// The argument's value once every variable is known.
     pub fn resolve(&self, vars: &BTreeMap<Var, String>) -> Result<String, UnsetVar> {
         let mut value = String::new();
@@ -98,6 +103,22 @@ impl std::error::Error for UnsetVar {}
 pub struct Command {
     pub assign: Option<Var>,
     pub argv: Vec<Word>,
+    /// How the line runs: always, only when two words differ, or not at all (a value assigned).
+    pub form: Form,
+}
+
+/// What kind of shell line a [`Command`] is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// `argv` (or `var=$(argv)`).
+    #[default]
+    Run,
+    /// `var=VALUE`: the one word of `argv` is the value; nothing runs.
+    Value,
+    /// `[ A = B ] || argv || true`: runs only when the two words differ, and a failure is only a
+    /// warning (removing a tag another container's image still needs must not fail a build).
+    UnlessEqualTolerant(Word, Word),
 }
 
 impl Command {
@@ -106,7 +127,18 @@ impl Command {
         I: IntoIterator<Item = W>,
         W: Into<Word>,
     {
-        Command { assign: None, argv: argv.into_iter().map(Into::into).collect() }
+        Command { assign: None, argv: argv.into_iter().map(Into::into).collect(), form: Form::Run }
+    }
+
+    /// `var=VALUE`: a value known when the plan is made, printed as an assignment.
+    pub fn value(var: Var, value: impl Into<Word>) -> Command {
+        Command { assign: Some(var), argv: vec![value.into()], form: Form::Value }
+    }
+
+    /// Runs only when `a` and `b` differ; a failure is a warning (see [`Form::UnlessEqualTolerant`]).
+    pub fn unless_equal_tolerant(mut self, a: Word, b: Word) -> Command {
+        self.form = Form::UnlessEqualTolerant(a, b);
+        self
     }
 
     pub fn assigning(mut self, var: Var) -> Command {
@@ -132,7 +164,7 @@ impl Command {
     /// option (and the container) starting a line of its own; what follows `--` stays together.
     pub fn to_shell_wrapped(&self, width: usize) -> String {
         let line = self.to_shell();
-        if line.len() <= width {
+        if line.len() <= width || self.form != Form::Run {
             return line;
         }
         let mut out = String::new();
@@ -163,9 +195,14 @@ impl Command {
     /// The command as one line of POSIX shell.
     pub fn to_shell(&self) -> String {
         let line = self.argv.iter().map(Word::to_shell).collect::<Vec<_>>().join(" ");
-        match self.assign {
-            Some(var) => format!("{}=$({line})", var.0),
-            None => line,
+        match (&self.form, self.assign) {
+            (Form::Value, Some(var)) => format!("{}={line}", var.0),
+            (Form::Value, None) => unreachable!("a value is always assigned"),
+            (Form::Run, Some(var)) => format!("{}=$({line})", var.0),
+            (Form::Run, None) => line,
+            (Form::UnlessEqualTolerant(a, b), _) => {
+                format!("[ {} = {} ] || {line} || true", a.to_shell(), b.to_shell())
+            }
         }
     }
 }

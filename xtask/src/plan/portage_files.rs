@@ -149,26 +149,3 @@ fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
 fn escape_make_conf(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', " ")
 }
-
-/// `/etc/portage/profile/package.provided` for a minimal image: what its minimal parent already holds
-/// (`CAT/PF`s), which emerge must not install into the new root again. `None`: not known yet (the
-/// parent is not built); the file then says so, and the build fills it in from the parent's labels.
-pub fn package_provided(image_name: &str, parent_name: &str, packages: Option<&[String]>) -> ContextFile {
-    let mut contents = format!(
-        "# Written by buildah-gentoo for image `{image_name}`: the packages of its minimal parent\n\
-         # `{parent_name}`, already in the new root, so emerge does not install them again.\n"
-    );
-    match packages {
-        Some(packages) => {
-            for package in packages {
-                contents.push_str(package);
-                contents.push('\n');
-            }
-        }
-        None => contents.push_str(&format!(
-            "# Not known yet: `{parent_name}` is not built. The build reads its labels\n\
-             # (io.buildah-gentoo.provided and io.buildah-gentoo.packages) and lists them here.\n"
-        )),
-    }
-    ContextFile { path: "etc/portage/profile/package.provided".into(), contents }
-}

@@ -7,7 +7,9 @@ use camino::Utf8PathBuf;
 
 use super::command::Word;
 use super::step::{CONTAINER, IMAGE, ROOT_MOUNT, WORKSPACE};
-use super::{container_name, file_stem, ConfigOption, ContextFile, ImagePlan, Pull, Step, IMAGE_LABEL, SCRATCH};
+use super::{
+    container_name, file_stem, ConfigOption, ContextFile, ImagePlan, Pull, Status, Step, IMAGE_LABEL, SCRATCH,
+};
 use crate::settings::Settings;
 
 /// The label carrying the `sha512:<hex>` digest of the tarball a root image was imported from.
@@ -65,8 +67,8 @@ pub fn root_repository(settings: &Settings, tarball_path: &str) -> String {
     settings.repository_of(&format!("root/{name}"))
 }
 
-/// The steps that import `tarball`; `run_id` makes the container name unique to the run.
-pub fn plan_import(tarball: &TarballImport, settings: &Settings, run_id: &str) -> ImagePlan {
+/// The steps that import `tarball`.
+pub fn plan_import(tarball: &TarballImport, settings: &Settings) -> ImagePlan {
     let name = tarball.repository.rsplit_once("/root/").map_or("root", |(_, name)| name);
     let name = format!("root/{name}");
     let context_dir: Utf8PathBuf = settings.work_dir.join("context").join(file_stem(&name));
@@ -87,7 +89,7 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings, run_id: &str) -
     steps.extend([
         Step::From {
             into: CONTAINER,
-            name: container_name(run_id, &name, "import"),
+            name: container_name(&name, "import"),
             image: Word::text(SCRATCH),
             pull: Pull::Never,
         },
@@ -113,17 +115,21 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings, run_id: &str) -
         // The tarball's own file times are kept (no --timestamp): the digest tag marks the import.
         Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
     ]);
-    let tags = vec![format!("{}:latest", tarball.repository), tarball.digest_tag()];
+    let tags = vec![Word::text(format!("{}:latest", tarball.repository)), Word::text(tarball.digest_tag())];
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });
     ImagePlan {
         name,
         repository: tarball.repository.clone(),
+        status: Status::Build,
+        input_hash: None,
         tags,
         base: SCRATCH.to_owned(),
+        needs: Vec::new(),
         minimal: None,
         context_dir,
         context_files,
         sbom: None,
+        prelude: Vec::new(),
         steps,
     }
 }

@@ -31,8 +31,21 @@ pub const PACKAGES: Var = Var("packages");
 pub const REVISION: Var = Var("revision");
 /// The digest of the image the working container was made from.
 pub const BASE_DIGEST: Var = Var("base_digest");
+/// Makes this run's container names unique: the executor's process id, or the script's (`$$`).
+pub const RUN: Var = Var("run");
+/// The image's input hash, a value of the plan or computed by a step of it.
+pub const INPUTS: Var = Var("inputs");
+/// The id of the image the working container starts from, when the plan does not know it yet.
+pub const BASE_ID: Var = Var("base_id");
+/// The id of a minimal image's builder image, when the plan does not know it yet.
+pub const BUILDER_ID: Var = Var("builder_id");
+/// What a minimal image's minimal parent holds (`CAT/PF`, one a line): its package.provided.
+pub const PROVIDED: Var = Var("provided");
 /// Where a minimal image's new root is mounted in its builder.
 pub const EMERGE_ROOT: &str = "/emerge-root";
+
+/// The fixed script of [`Step::WriteFile`]: `$1` the path, `$2` the contents (a line is added).
+pub const WRITE_FILE: &str = "mkdir -p \"${1%/*}\" && printf '%s\\n' \"$2\" > \"$1\"";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -129,7 +142,20 @@ impl ConfigOption {
 pub enum Step {
     /// `VAR=$(buildah from --name NAME IMAGE)`: a working container. The name is known before the
     /// command runs, so an interrupted `from` leaves nothing that cannot be removed.
-    From { into: Var, name: String, image: Word, pull: Pull },
+    From { into: Var, name: Word, image: Word, pull: Pull },
+    /// `VAR=VALUE`: a value the plan knows (an input hash whose parents are built already).
+    Assign { into: Var, value: String },
+    /// `VAR=$(buildah pull --quiet REFERENCE)`: a root image from its registry, and its id.
+    PullRoot { reference: String, into: Var },
+    /// `VAR=$(buildah inspect --type image --format '{{.FromImageID}}' REFERENCE)`: an image's id.
+    ImageId { reference: Word, into: Var },
+    /// `VAR=$(cargo xtask inputs IMAGE --base-id ID [--builder-id ID])`: the input hash of an image
+    /// whose parent (or builder) this plan builds, so that its id is known only when the plan runs.
+    /// The executor computes it in-process, with the same function.
+    InputHash { image: String, base: Word, builder: Option<Word>, into: Var },
+    /// `VAR=$(buildah inspect --type image --format '...' REFERENCE)`: label values of an image, one
+    /// a line (an absent label is an empty line).
+    ReadLabels { reference: String, keys: Vec<String>, into: Var },
     /// `VAR=$(buildah mount CONTAINER)`.
     Mount { container: Var, into: Var },
     /// `buildah add CONTAINER ARCHIVE DESTINATION`: unpacks a tar archive, keeping owners and modes.
@@ -139,6 +165,9 @@ pub enum Step {
     /// `buildah run CONTAINER -- ARGV`, with volumes and environment variables of this step alone
     /// (not the image's: `buildah config --env` sets those).
     Run { container: Var, isolation: Isolation, mounts: Vec<Mount>, env: Vec<(String, String)>, argv: Vec<String> },
+    /// `buildah run CONTAINER -- sh -c WRITE_FILE sh PATH CONTENTS`: writes a file (and its folder)
+    /// whose contents may be a variable of the run; the script is fixed, the values are arguments.
+    WriteFile { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, contents: Word },
     /// `VAR=$(buildah run CONTAINER -- du -sxb PATH)`: the size in bytes of the root filesystem
     /// (`/`), or of a minimal image's new root mounted in its builder.
     Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
@@ -150,14 +179,18 @@ pub enum Step {
     BaseDigest { container: Var, into: Var },
     /// `cargo xtask sbom IMAGE --from-root ROOT ...`: the SPDX document of the package database of the
     /// root filesystem mounted at `root`, written to `output` (the executor runs it in-process).
-    Sbom { root: Word, image: String, created: i64, inputs: Option<String>, output: String },
+    Sbom { root: Word, image: String, created: i64, inputs: Option<Word>, output: String },
     /// `buildah config OPTIONS CONTAINER`.
     Config { container: Var, options: Vec<ConfigOption> },
     /// `VAR=$(buildah commit --rm --timestamp SECONDS CONTAINER)`: an untagged image whose creation
     /// time and file times are `timestamp`; the container is removed.
     Commit { container: Var, into: Var, timestamp: Option<i64>, omit_history: bool },
     /// `buildah tag IMAGE REFERENCES`: the only step that moves tags, after everything else passed.
-    Tag { image: Var, references: Vec<String> },
+    Tag { image: Var, references: Vec<Word> },
+    /// `[ KEEP = REFERENCE ] || buildah rmi REFERENCE || true`: the image this one replaces loses its
+    /// input-hash tag (unless the new image carries the same); an image left with no tag goes with it.
+    /// A failure (the old image is in use) is only a warning.
+    UntagStale { keep: Word, reference: String },
     /// `sha512sum --check --strict --quiet SUMS`: a file (on the host) has the digest the sums file gives.
     CheckDigest { sums: Word },
     /// `gpgv --keyring KEYRING SIGNATURE FILE`: a detached signature by a key of the keyring.
@@ -177,10 +210,16 @@ impl Step {
     pub fn kind(&self) -> &'static str {
         match self {
             Step::From { .. } => "from",
+            Step::Assign { .. } => "assign",
+            Step::PullRoot { .. } => "pull",
+            Step::ImageId { .. } => "inspect",
+            Step::InputHash { .. } => "input hash",
+            Step::ReadLabels { .. } => "inspect",
             Step::Mount { .. } => "mount",
             Step::Add { .. } => "add",
             Step::Copy { .. } => "copy",
             Step::Run { .. } => "run",
+            Step::WriteFile { .. } => "write file",
             Step::Measure { .. } => "measure",
             Step::Capture { .. } => "capture",
             Step::HostCapture { .. } => "capture",
@@ -189,6 +228,7 @@ impl Step {
             Step::Config { .. } => "config",
             Step::Commit { .. } => "commit",
             Step::Tag { .. } => "tag",
+            Step::UntagStale { .. } => "untag",
             Step::CheckDigest { .. } => "check digest",
             Step::CheckSignature { .. } => "check signature",
             Step::Unpack { .. } => "unpack",
@@ -199,7 +239,7 @@ impl Step {
 
     /// Whether the step may assign an empty value (a command's output that can be empty).
     pub fn may_assign_empty(&self) -> bool {
-        matches!(self, Step::Capture { .. } | Step::HostCapture { .. })
+        matches!(self, Step::Capture { .. } | Step::HostCapture { .. } | Step::ReadLabels { .. })
     }
 
     /// The container this step creates, if any (the executor removes it when a later step fails).
@@ -220,8 +260,35 @@ impl Step {
                     Pull::Missing => "--pull=missing",
                 };
                 buildah(&["buildah", "from", pull, "--quiet", "--name"])
-                    .arg(name.as_str())
+                    .arg(name.clone())
                     .arg(image.clone())
+                    .assigning(*into)
+            }
+            Step::Assign { into, value } => Command::value(*into, value.as_str()),
+            Step::PullRoot { reference, into } => {
+                buildah(&["buildah", "pull", "--quiet"]).arg(reference.as_str()).assigning(*into)
+            }
+            Step::ImageId { reference, into } => {
+                buildah(&["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}"])
+                    .arg(reference.clone())
+                    .assigning(*into)
+            }
+            Step::InputHash { image, base, builder, into } => {
+                let mut command =
+                    Command::new(["cargo", "xtask", "inputs", image.as_str(), "--base-id"]).arg(base.clone());
+                if let Some(builder) = builder {
+                    command = command.arg("--builder-id").arg(builder.clone());
+                }
+                command.assigning(*into)
+            }
+            Step::ReadLabels { reference, keys, into } => {
+                let format: Vec<String> = keys
+                    .iter()
+                    .map(|key| format!("{{{{index .OCIv1.Config.Labels {}}}}}", serde_json::to_string(key).unwrap()))
+                    .collect();
+                buildah(&["buildah", "inspect", "--type", "image", "--format"])
+                    .arg(format.join("{{\"\\n\"}}"))
+                    .arg(reference.as_str())
                     .assigning(*into)
             }
             Step::Mount { container, into } => {
@@ -241,6 +308,11 @@ impl Step {
             Step::Run { container, isolation, mounts, env, argv } => {
                 run(*container, *isolation, mounts, env).args(argv.iter().map(String::as_str))
             }
+            Step::WriteFile { container, isolation, mounts, path, contents } => {
+                run(*container, *isolation, mounts, &[])
+                    .args(["sh", "-c", WRITE_FILE, "sh", path.as_str()])
+                    .arg(contents.clone())
+            }
             Step::Measure { container, isolation, mounts, path, into } => {
                 run(*container, *isolation, mounts, &[]).args(["du", "-sxb", path.as_str()]).assigning(*into)
             }
@@ -258,7 +330,7 @@ impl Step {
                     .arg(root.clone())
                     .args(["--created".to_owned(), created.to_string()]);
                 if let Some(hash) = inputs {
-                    command = command.args(["--inputs", hash.as_str()]);
+                    command = command.arg("--inputs").arg(hash.clone());
                 }
                 command.args(["--output", output.as_str()])
             }
@@ -280,8 +352,11 @@ impl Step {
                 command.arg(Word::var(*container)).assigning(*into)
             }
             Step::Tag { image, references } => {
-                buildah(&["buildah", "tag"]).arg(Word::var(*image)).args(references.iter().map(String::as_str))
+                buildah(&["buildah", "tag"]).arg(Word::var(*image)).args(references.iter().cloned())
             }
+            Step::UntagStale { keep, reference } => buildah(&["buildah", "rmi"])
+                .arg(reference.as_str())
+                .unless_equal_tolerant(keep.clone(), Word::text(reference.as_str())),
             Step::CheckDigest { sums } => {
                 Command::new(["sha512sum", "--check", "--strict", "--quiet"]).arg(sums.clone())
             }

@@ -8,7 +8,6 @@ pub mod vdb;
 use anyhow::{Context, Result};
 use camino::Utf8Path;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 pub use vdb::InstalledPackage;
 
@@ -144,7 +143,7 @@ pub fn document(packages: &[InstalledPackage], info: DocumentInfo) -> Value {
     }
     let unique = match info.inputs {
         Some(hash) => hash.to_owned(),
-        None => crate::execute::hex(&Sha256::digest(render(&document).as_bytes())),
+        None => crate::hash::sha256(render(&document).as_bytes()),
     };
     document["documentNamespace"] = json!(format!("https://buildah-gentoo.invalid/spdx/{}/{unique}", info.image));
     document

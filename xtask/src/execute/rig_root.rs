@@ -1,44 +1,27 @@
-//! The offline test rig's root image: Debian minbase (debootstrap) with portage from PyPI, standing
-//! in for a Gentoo stage3 on machines without Gentoo or internet. Its inputs are `tests/rig/root/`
-//! (files copied into the root) and the constants below; the image is tagged with their hash, built
-//! once and reused. `tests/rig/RECIPE.md` explains every step.
+//! The offline test rig's root image, built: debootstrap and the portage wheel once (cached), then
+//! the planned steps (`plan::rig_root`), unless storage holds the root already.
 
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
-use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
-use crate::execute::{hex, tree_hash, ImageIndex, StepRunner};
-use crate::plan::step::{CONTAINER, IMAGE};
-use crate::plan::{Command, ConfigOption, Pull, Step, Word, IMAGE_LABEL};
+use super::StepRunner;
+use crate::hash::{sha256, tree_hash};
+use crate::plan::rig_root::{root_steps, DEBOOTSTRAP_INCLUDE, PORTAGE_VERSION, ROOT_FILES};
+use crate::plan::step::IMAGE;
+use crate::plan::{Command, ImageIndex};
 use crate::settings::Settings;
 
-/// The repository of rig root images; the tag is the hash of the rig's inputs.
-pub const ROOT_REPOSITORY: &str = "localhost/buildah-gentoo/rig-root";
-/// Files copied into the root, relative to the workspace root.
-pub const ROOT_FILES: &str = "tests/rig/root";
-/// Portage from PyPI, pinned so the root is the same everywhere.
-pub const PORTAGE_VERSION: &str = "3.0.83";
-/// Debian packages the root needs besides minbase: python for portage, the compressors portage uses,
-/// wget (portage's fetcher), gpg (binary package signatures), ca-certificates (its
-/// `update-ca-certificates` installs a site CA, as on a stage3) and a static busybox, which the rig's
-/// `sys-apps/busybox` installs into minimal images (a shell for their tests).
-pub const DEBOOTSTRAP_INCLUDE: &str =
-    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static";
-/// Bumped when the steps below change in a way the hash would not see.
-const RECIPE_VERSION: &str = "1";
-
 /// The rig root's reference for this workspace: `ROOT_REPOSITORY:<hash of its inputs>`.
-pub fn root_reference(workspace: &Utf8Path) -> String {
-    let files = tree_hash(&workspace.join(ROOT_FILES)).unwrap_or_else(|_| "missing".to_owned());
-    let suite = host_suite().unwrap_or_else(|_| "unknown".to_owned());
-    let inputs = format!("{RECIPE_VERSION}\n{files}\n{suite}\n{DEBOOTSTRAP_INCLUDE}\n{PORTAGE_VERSION}\n");
-    format!("{ROOT_REPOSITORY}:{}", &hex(&Sha256::digest(inputs.as_bytes()))[..16])
+pub fn reference(workspace: &Utf8Path) -> Result<String> {
+    let files = workspace.join(ROOT_FILES);
+    let files_hash = tree_hash(&files).with_context(|| format!("hashing the rig root's files {files}"))?;
+    Ok(crate::plan::rig_root::reference(&files_hash, &host_suite()?))
 }
 
 /// Builds the rig root unless storage already has it. Returns its image id.
-pub fn ensure_root(sh: &Shell, workspace: &Utf8Path, settings: &Settings, index: &ImageIndex) -> Result<String> {
-    let reference = root_reference(workspace);
+pub fn ensure(sh: &Shell, workspace: &Utf8Path, settings: &Settings, index: &ImageIndex) -> Result<String> {
+    let reference = reference(workspace)?;
     if let Some(id) = index.id(&reference) {
         return Ok(id.to_owned());
     }
@@ -70,83 +53,10 @@ pub fn ensure_root(sh: &Shell, workspace: &Utf8Path, settings: &Settings, index:
     }
 }
 
-/// The buildah steps that make the root from the debootstrap tarball and the portage wheel.
-fn root_steps(settings: &Settings, tarball: &Utf8Path, wheel: &Utf8Path, reference: &str) -> Vec<Step> {
-    let wheel_name = wheel.file_name().expect("a wheel file");
-    let inside = format!("/tmp/{wheel_name}");
-    let run = |argv: &[&str]| Step::Run {
-        container: CONTAINER,
-        isolation: settings.isolation,
-        mounts: vec![],
-        env: vec![],
-        argv: argv.iter().map(|arg| arg.to_string()).collect(),
-    };
-    vec![
-        Step::From {
-            into: CONTAINER,
-            name: crate::plan::container_name(&std::process::id().to_string(), "rig-root", "work"),
-            image: Word::text("scratch"),
-            pull: Pull::Never,
-        },
-        // A tar keeps owners, groups and modes; `buildah copy` of the folder would not.
-        Step::Add { container: CONTAINER, source: Word::text(tarball.as_str()), destination: "/".into() },
-        Step::Copy {
-            container: CONTAINER,
-            source: Word::text(wheel.as_str()),
-            destination: inside.clone(),
-            chmod: None,
-        },
-        run(&["python3", "-m", "venv", "/opt/portage"]),
-        run(&[
-            "/opt/portage/bin/pip",
-            "install",
-            "--no-index",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            &inside,
-        ]),
-        run(&["rm", &inside]),
-        run(&["apt-get", "clean"]),
-        Step::Copy {
-            container: CONTAINER,
-            source: Word::text(format!("{ROOT_FILES}/")),
-            destination: "/".into(),
-            chmod: None,
-        },
-        run(&["groupadd", "--system", "--gid", "250", "portage"]),
-        run(&[
-            "useradd",
-            "--system",
-            "--uid",
-            "250",
-            "--gid",
-            "portage",
-            "--home-dir",
-            "/var/tmp/portage",
-            "--shell",
-            "/bin/false",
-            "--no-create-home",
-            "portage",
-        ]),
-        Step::Config {
-            container: CONTAINER,
-            options: vec![
-                // The PyPI portage would treat its venv as EPREFIX; this makes it manage `/`.
-                ConfigOption::Env("PORTAGE_OVERRIDE_EPREFIX".into(), "/".into()),
-                ConfigOption::Env("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()),
-                ConfigOption::Env("TERM".into(), "dumb".into()),
-                ConfigOption::Label(IMAGE_LABEL.into(), "rig-root".into()),
-            ],
-        },
-        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
-        Step::Tag { image: IMAGE, references: vec![reference.to_owned()] },
-    ]
-}
-
 /// Debian minbase as a tar, made once per suite and package list.
 fn debootstrap_tarball(runner: &mut StepRunner, cache: &Utf8Path) -> Result<Utf8PathBuf> {
     let suite = host_suite()?;
-    let key = &hex(&Sha256::digest(format!("{suite} {DEBOOTSTRAP_INCLUDE}").as_bytes()))[..12];
+    let key = &sha256(format!("{suite} {DEBOOTSTRAP_INCLUDE}").as_bytes())[..12];
     let tarball = cache.join(format!("debootstrap-{suite}-{key}.tar"));
     if tarball.exists() {
         return Ok(tarball);
@@ -250,7 +160,7 @@ fn one_line_sources(text: &str) -> Vec<String> {
 }
 
 /// Whether buildah can see the rig root (for tests and `doctor`-style checks).
-pub fn root_exists(sh: &Shell, workspace: &Utf8Path) -> bool {
-    let reference = root_reference(workspace);
+pub fn exists(sh: &Shell, workspace: &Utf8Path) -> bool {
+    let Ok(reference) = reference(workspace) else { return false };
     cmd!(sh, "buildah inspect --type image {reference}").quiet().ignore_stdout().ignore_stderr().run().is_ok()
 }

@@ -1,0 +1,101 @@
+//! The planner's inputs, gathered once per command: every bit of I/O the plan depends on (local
+//! storage, the rig root's reference, the repositories' identities, source dates, tarball roots, the
+//! contents of the files images copy, today's date). `plan`, `build --dry-run`, `build` and
+//! `cargo xtask inputs` all start here, so they plan from the same facts.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use camino::Utf8Path;
+use image_defs::{Image, Registry, Root};
+use xshell::Shell;
+
+use crate::hash::{file_hash, tree_hash};
+use crate::plan::{ImageIndex, PlanInputs, RepositoryIdentities, RIG_REPOSITORY};
+use crate::settings::{RepositorySource, Settings};
+use crate::source_date::SourceDates;
+
+/// What a command plans: these images, forced or not.
+pub struct Request<'a> {
+    pub workspace: &'a Utf8Path,
+    pub settings: &'a Settings,
+    pub registry: &'a Registry,
+    /// The images to plan, in build order.
+    pub images: &'a [&'static dyn Image],
+    pub force: bool,
+}
+
+/// Gathers the planner's inputs for `request`. Local storage is read with one `buildah images`
+/// call; where buildah is not installed, storage is empty (nothing was built here).
+pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
+    let Request { workspace, settings, registry, images, force } = *request;
+    let storage = if crate::prerequisites::is_installed("buildah") {
+        super::storage::load_index(sh)?
+    } else {
+        ImageIndex::default()
+    };
+    let uses_rig = images.iter().any(|image| registry.root_of(*image) == Root::Rig);
+    let uses_main = images.iter().any(|image| registry.root_of(*image) != Root::Rig);
+    let rig_root = if uses_rig { super::rig_root::reference(workspace)? } else { String::new() };
+    let repositories = RepositoryIdentities {
+        rig: if uses_rig {
+            let tree = workspace.join(RIG_REPOSITORY);
+            format!("rig {}", tree_hash(&tree).with_context(|| format!("hashing the rig repository {tree}"))?)
+        } else {
+            String::new()
+        },
+        main: if uses_main { main_repository_identity(settings, &storage) } else { String::new() },
+    };
+    Ok(PlanInputs {
+        registry,
+        settings,
+        date_tag: crate::clock::today_utc(),
+        rig_root,
+        tarballs: super::root_import::resolve_all(workspace, settings, registry, images)?,
+        source_dates: SourceDates::resolve(workspace, settings),
+        storage,
+        repositories,
+        copied_files: copied_files(workspace, settings, images)?,
+        force,
+    })
+}
+
+/// The configured repository's identity: a folder and its sync timestamp, or an image and its id.
+fn main_repository_identity(settings: &Settings, storage: &ImageIndex) -> String {
+    match &settings.repository {
+        RepositorySource::Folder(path) => {
+            let stamp = crate::source_date::TIMESTAMP_FILES
+                .iter()
+                .find_map(|file| std::fs::read_to_string(path.join(file)).ok())
+                .unwrap_or_default();
+            format!("folder {path} {}", stamp.trim())
+        }
+        RepositorySource::Image(reference) => {
+            format!("image {reference} {}", storage.id(reference).unwrap_or("not pulled"))
+        }
+    }
+}
+
+/// The SHA-256 of every file the images copy in (their own files, and the site CA where they trust
+/// it), by the path the plan names. A file that cannot be read is an error naming the image.
+fn copied_files(
+    workspace: &Utf8Path,
+    settings: &Settings,
+    images: &[&'static dyn Image],
+) -> Result<BTreeMap<String, String>> {
+    let mut hashes = BTreeMap::new();
+    for image in images {
+        let mut paths: Vec<String> = image.files().iter().map(|file| file.source_path().to_owned()).collect();
+        if let (true, Some(ca)) = (image.trust_site_ca(), &settings.site_ca) {
+            paths.push(ca.to_string());
+        }
+        for path in paths {
+            if !hashes.contains_key(&path) {
+                let hash = file_hash(&workspace.join(&path))
+                    .with_context(|| format!("image `{}`: reading {path}, which it copies", image.name()))?;
+                hashes.insert(path, hash);
+            }
+        }
+    }
+    Ok(hashes)
+}

@@ -1,0 +1,111 @@
+//! The emerge step: its argv, the caches and repository it mounts, and what a TLS binhost needs.
+
+use image_defs::{Atom, Root};
+
+use super::step::{REPOSITORY_MOUNT, WORKSPACE};
+use super::{Mount, Word, BINHOST_CERTS_MOUNT, RIG_REPOSITORY};
+use crate::settings::{RepositorySource, Settings};
+
+/// `emerge` of the packages from the shared binary package cache, building (and caching) what it
+/// lacks; `extra` options come before the atoms.
+pub(super) fn emerge_argv(packages: &[Atom<'static>], settings: &Settings, extra: &[&str]) -> Vec<String> {
+    let mut argv = vec![
+        "emerge",
+        "--verbose",
+        "--color=n",
+        "--nospinner",
+        "--update",
+        "--deep",
+        "--newuse",
+        "--buildpkg",
+        "--usepkg",
+        "--binpkg-respect-use=y",
+    ];
+    if !settings.binhosts.is_empty() {
+        argv.push("--getbinpkg");
+    }
+    argv.extend_from_slice(extra);
+    argv.extend(packages.iter().map(|atom| atom.as_str()));
+    argv.into_iter().map(str::to_owned).collect()
+}
+
+/// The shared caches and the ebuild repository, as volumes of the emerge step.
+pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
+    let key = binpkg_key(root);
+    let repository = match (root, &settings.repository) {
+        (Root::Rig, _) => Word::var_then(WORKSPACE, format!("/{RIG_REPOSITORY}")),
+        (_, RepositorySource::Folder(path)) => Word::text(path.as_str()),
+        (_, RepositorySource::Image(_)) => Word::var_then(REPOSITORY_MOUNT, "/var/db/repos/gentoo"),
+    };
+    let mut mounts = vec![
+        Mount {
+            source: Word::text(settings.cache_dir.join("binpkgs").join(&key).as_str()),
+            target: "/var/cache/binpkgs".into(),
+            read_only: false,
+        },
+        Mount {
+            source: Word::text(settings.cache_dir.join("distfiles").as_str()),
+            target: "/var/cache/distfiles".into(),
+            read_only: false,
+        },
+        Mount { source: repository, target: "/var/db/repos/gentoo".into(), read_only: true },
+    ];
+    if !settings.binhosts.is_empty() {
+        // Packages fetched from a binhost are cached outside the image, like the local ones.
+        mounts.push(Mount {
+            source: Word::text(settings.cache_dir.join("binhost").join(&key).as_str()),
+            target: "/var/cache/binhost".into(),
+            read_only: false,
+        });
+        if let Some(keyring) = &settings.binhost_keyring {
+            // Mounted, never copied: the keyring stays out of every layer.
+            mounts.push(Mount {
+                source: Word::text(keyring.as_str()),
+                target: "/etc/portage/gnupg".into(),
+                read_only: true,
+            });
+        }
+    }
+    mounts
+}
+
+/// The certificates folders of the binhosts that have one, mounted read-only (never copied: no
+/// layer gets them, and their contents are no input of the image's hash), and for each such binhost
+/// the wget options its binrepos.conf fetch command takes from the environment (see
+/// [`portage_files::wget_command`]).
+pub(super) fn binhost_tls(settings: &Settings) -> (Vec<Mount>, Vec<(String, String)>) {
+    let mut mounts: Vec<Mount> = Vec::new();
+    let mut env = Vec::new();
+    for binhost in &settings.binhosts {
+        let Some((authority, tls)) =
+            binhost.https_authority().and_then(|authority| Some((authority, settings.binhost_tls.get(authority)?)))
+        else {
+            continue;
+        };
+        let target = format!("{BINHOST_CERTS_MOUNT}/{authority}");
+        if !mounts.iter().any(|mount| mount.target == target) {
+            mounts.push(Mount { source: Word::text(tls.dir.as_str()), target: target.clone(), read_only: true });
+        }
+        let mut options = Vec::new();
+        if let Some(ca) = &tls.ca {
+            options.push(format!("--ca-certificate={target}/{ca}"));
+        }
+        if let Some((cert, key)) = &tls.client {
+            options.push(format!("--certificate={target}/{cert}"));
+            options.push(format!("--private-key={target}/{key}"));
+        }
+        env.push((binhost.wget_tls_var(), options.join(" ")));
+    }
+    (mounts, env)
+}
+
+/// Binary packages are only interchangeable between builds from the same root (same CHOST, profile
+/// and flags), so each root gets its own package folder.
+pub fn binpkg_key(root: Root) -> String {
+    match root {
+        Root::Rig => "rig".to_owned(),
+        Root::Registry(reference) | Root::Tarball { path: reference, .. } => {
+            reference.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+        }
+    }
+}

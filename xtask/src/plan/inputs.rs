@@ -1,0 +1,61 @@
+//! What the planner needs besides the images: everything that would otherwise be I/O or the clock,
+//! gathered once per command by `execute::inputs`.
+
+use std::collections::BTreeMap;
+
+use image_defs::{Image, Registry, Root};
+
+use super::{ImageIndex, TarballImport};
+use crate::settings::Settings;
+use crate::source_date::SourceDates;
+
+#[derive(Clone)]
+pub struct PlanInputs<'a> {
+    pub registry: &'a Registry,
+    pub settings: &'a Settings,
+    /// The date tag, `YYYYMMDD`, taken from the clock by the caller.
+    pub date_tag: String,
+    /// The image reference of the rig root (tagged with the hash of its inputs).
+    pub rig_root: String,
+    /// The tarball roots in use (declared path → what to import, with the digest the caller read
+    /// from the definition or the `.DIGESTS` file). A tarball root missing here cannot be planned.
+    pub tarballs: BTreeMap<String, TarballImport>,
+    /// SOURCE_DATE_EPOCH of rig images and of the others.
+    pub source_dates: SourceDates,
+    /// What local containers-storage held: references → image ids.
+    pub storage: ImageIndex,
+    /// The identities of the ebuild repositories the images are built from.
+    pub repositories: RepositoryIdentities,
+    /// The SHA-256 (hex) of every file the images copy in, by the path the image names.
+    pub copied_files: BTreeMap<String, String>,
+    /// Plan images whose inputs did not change too (`build --force`, and `plan`, which prints the
+    /// whole build).
+    pub force: bool,
+}
+
+/// The state of the ebuild repositories, part of every input hash: a new snapshot rebuilds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepositoryIdentities {
+    /// The rig's repository (`tests/rig/repo`): its content hash.
+    pub rig: String,
+    /// The configured repository: a folder and its sync timestamp, or an image and its id.
+    pub main: String,
+}
+
+impl PlanInputs<'_> {
+    /// The identity of the repository `image` is built from.
+    pub fn repository_of(&self, image: &dyn Image) -> &str {
+        match self.registry.root_of(image) {
+            Root::Rig => &self.repositories.rig,
+            _ => &self.repositories.main,
+        }
+    }
+
+    /// The image's SOURCE_DATE_EPOCH: the rig's for rig images, the repository's for the others.
+    pub fn source_date(&self, image: &dyn Image) -> i64 {
+        match self.registry.root_of(image) {
+            Root::Rig => self.source_dates.rig,
+            _ => self.source_dates.repository,
+        }
+    }
+}
