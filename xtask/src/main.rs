@@ -1,9 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = xtask::cli::Cli::parse();
+    let cli = xtask::cli::Cli::parse_process_args();
     match cli.run() {
         Ok(code) => code,
         Err(error) => {

@@ -1,5 +1,9 @@
 //! Settings: embedded defaults, then `buildah-gentoo.toml` at the workspace root, then environment
 //! variables (`BUILDAH_GENTOO_*`), then command-line flags. Nothing is required for a first run.
+//!
+//! The file, the environment and the flags each give a [`SettingsLayer`] (one struct, every key an
+//! `Option`, read by serde and by clap); [`SettingsLayer::over`] stacks them and
+//! [`SettingsLayer::resolve`] puts them over [`Settings::defaults`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -227,44 +231,211 @@ impl RepositorySource {
     }
 }
 
-/// The settings file's shape; every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct SettingsFile {
-    namespace: Option<String>,
-    registry: Option<String>,
-    isolation: Option<Isolation>,
-    cache_dir: Option<Utf8PathBuf>,
-    /// A folder, or `image:REF`.
-    repository: Option<String>,
-    work_dir: Option<Utf8PathBuf>,
-    certs_dir: Option<Utf8PathBuf>,
-    site_ca: Option<Utf8PathBuf>,
-    authfile: Option<Utf8PathBuf>,
-    tls_verify: Option<bool>,
-    #[serde(default)]
-    binhost: Vec<Binhost>,
-    binhost_keyring: Option<Utf8PathBuf>,
-    binhost_publish: Option<String>,
-    catalyst_storedir: Option<Utf8PathBuf>,
-    source_date_epoch: Option<i64>,
-    omit_history: Option<bool>,
-    source: Option<String>,
+/// Declares a settings layer: the struct as written, and [`over`](SettingsLayer::over), which stacks
+/// one layer on another key by key. Every field is an `Option`: `None` is "this layer says nothing".
+macro_rules! settings_layer {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident: Option<$ty:ty>, )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: Option<$ty>, )*
+        }
+
+        impl $name {
+            /// This layer on top of `under`: each key from here when this layer sets it, else from `under`.
+            pub fn over(self, under: $name) -> $name {
+                $name { $( $field: self.$field.or(under.$field), )* }
+            }
+        }
+    };
 }
 
-/// Values given on the command line; they win over everything else.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub settings_file: Option<Utf8PathBuf>,
-    pub namespace: Option<String>,
-    pub registry: Option<String>,
-    pub isolation: Option<Isolation>,
-    pub cache_dir: Option<Utf8PathBuf>,
-    pub repository: Option<String>,
-    pub certs_dir: Option<Utf8PathBuf>,
-    pub authfile: Option<Utf8PathBuf>,
-    pub tls_verify: Option<bool>,
-    pub binhost_publish: Option<String>,
+settings_layer! {
+    /// One layer of settings, every key optional: what the settings file, the environment or the
+    /// command line says. The same struct is read by serde (the file, kebab-case keys) and by clap
+    /// (the flags, and through `env` the variables a flag has). A key with no flag is `skip` for
+    /// clap; the variables of keys without a flag are read in [`SettingsArgs::from_env`].
+    /// Layers stack with [`SettingsLayer::over`] and become [`Settings`] with
+    /// [`SettingsLayer::resolve`].
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, clap::Args)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct SettingsLayer {
+        // Images and their storage.
+        /// Repository prefix of image names, e.g. `localhost/gentoo`.
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_NAMESPACE")]
+        pub namespace: Option<String>,
+        /// buildah isolation for `buildah run`: chroot, oci or rootless.
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_ISOLATION")]
+        pub isolation: Option<Isolation>,
+        /// Folder of the shared caches (binary packages, distfiles).
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_CACHE_DIR", value_name = "DIR")]
+        pub cache_dir: Option<Utf8PathBuf>,
+        /// Ebuild repository: a folder, or `image:REFERENCE` for an image holding /var/db/repos/gentoo.
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_REPOSITORY", value_name = "DIR|image:REF")]
+        pub repository: Option<String>,
+        /// Build contexts and logs, relative to the workspace root (file only).
+        #[arg(skip)]
+        pub work_dir: Option<Utf8PathBuf>,
+        /// The site's CA certificate (file, `BUILDAH_GENTOO_SITE_CA`).
+        #[arg(skip)]
+        pub site_ca: Option<Utf8PathBuf>,
+
+        // The registry.
+        /// Registry to push to, as `host:port`.
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_REGISTRY", value_name = "HOST:PORT")]
+        pub registry: Option<String>,
+        /// Registry certificates, containers `certs.d` layout (`DIR/host:port/ca.crt`, `*.cert`, `*.key`).
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_CERTS_DIR", value_name = "DIR")]
+        pub certs_dir: Option<Utf8PathBuf>,
+        /// Registry credentials file (containers auth.json).
+        #[arg(long, global = true, env = "REGISTRY_AUTH_FILE", value_name = "FILE")]
+        pub authfile: Option<Utf8PathBuf>,
+        /// Verify the registry's TLS certificate; `--tls-verify=false` turns it off (with a warning).
+        #[arg(long, global = true, value_name = "BOOL")]
+        pub tls_verify: Option<bool>,
+
+        // Binary package hosts.
+        /// The `[[binhost]]` tables (file only).
+        #[arg(skip)]
+        pub binhost: Option<Vec<Binhost>>,
+        /// GnuPG home binary packages are verified against (file only).
+        #[arg(skip)]
+        pub binhost_keyring: Option<Utf8PathBuf>,
+        /// Where `binhost sync` publishes: a folder, `rsync://host/module/path` or `[user@]host:path`.
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_BINHOST_PUBLISH", value_name = "TARGET")]
+        pub binhost_publish: Option<String>,
+
+        // catalyst.
+        /// catalyst's storedir (file, `BUILDAH_GENTOO_CATALYST_STOREDIR`).
+        #[arg(skip)]
+        pub catalyst_storedir: Option<Utf8PathBuf>,
+
+        // Reproducibility.
+        /// The images' date (file, `SOURCE_DATE_EPOCH`).
+        #[arg(skip)]
+        pub source_date_epoch: Option<i64>,
+        /// Commit without build history (file only).
+        #[arg(skip)]
+        pub omit_history: Option<bool>,
+        /// `org.opencontainers.image.source` (file only).
+        #[arg(skip)]
+        pub source: Option<String>,
+    }
+}
+
+impl SettingsLayer {
+    /// The settings file's layer.
+    pub fn parse_file(text: &str) -> Result<SettingsLayer> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// These settings on top of `defaults`: the concrete settings, before paths are made absolute
+    /// and the result is checked (see [`Settings::load`]).
+    pub fn resolve(self, defaults: Settings) -> Settings {
+        // Destructured, so that a key added to the layer and not resolved here does not compile quietly.
+        let SettingsLayer {
+            namespace,
+            isolation,
+            cache_dir,
+            repository,
+            work_dir,
+            site_ca,
+            registry,
+            certs_dir,
+            authfile,
+            tls_verify,
+            binhost,
+            binhost_keyring,
+            binhost_publish,
+            catalyst_storedir,
+            source_date_epoch,
+            omit_history,
+            source,
+        } = self;
+        Settings {
+            namespace: namespace.unwrap_or(defaults.namespace),
+            isolation: isolation.unwrap_or(defaults.isolation),
+            cache_dir: cache_dir.unwrap_or(defaults.cache_dir),
+            repository: repository.map_or(defaults.repository, |text| RepositorySource::parse(&text)),
+            work_dir: work_dir.unwrap_or(defaults.work_dir),
+            site_ca: site_ca.or(defaults.site_ca),
+            registry: registry.or(defaults.registry),
+            certs_dir: certs_dir.or(defaults.certs_dir),
+            authfile: authfile.or(defaults.authfile),
+            tls_verify: tls_verify.unwrap_or(defaults.tls_verify),
+            binhosts: binhost.unwrap_or(defaults.binhosts),
+            binhost_keyring: binhost_keyring.or(defaults.binhost_keyring),
+            binhost_publish: binhost_publish.or(defaults.binhost_publish),
+            binhost_tls: defaults.binhost_tls,
+            catalyst_storedir: catalyst_storedir.unwrap_or(defaults.catalyst_storedir),
+            source_date_epoch: source_date_epoch.or(defaults.source_date_epoch),
+            omit_history: omit_history.unwrap_or(defaults.omit_history),
+            source: source.or(defaults.source),
+        }
+    }
+}
+
+/// The settings flags every command accepts, under "Global options" in `--help`: which settings
+/// file to read, and a layer over the file and the environment. clap also reads the variables
+/// these flags name (`[env: ...]`); [`SettingsArgs::from_env`] reads the same ones from any
+/// environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Global options")]
+pub struct SettingsArgs {
+    /// Settings file to read instead of `buildah-gentoo.toml` at the workspace root.
+    #[arg(long = "settings", global = true, env = "BUILDAH_GENTOO_SETTINGS", value_name = "FILE")]
+    pub file: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub layer: SettingsLayer,
+}
+
+impl SettingsArgs {
+    /// These arguments on top of `under`.
+    pub fn over(self, under: SettingsArgs) -> SettingsArgs {
+        SettingsArgs { file: self.file.or(under.file), layer: self.layer.over(under.layer) }
+    }
+
+    /// What the environment `env` says: every variable a flag names, parsed as that flag's value
+    /// would be, then the variables of the keys that have no flag.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<SettingsArgs> {
+        use clap::{Args, FromArgMatches};
+
+        let command = SettingsArgs::augment_args(clap::Command::new("environment"));
+        // The same flags without their variables, so that only `env` is read.
+        let flags_only = command.clone().mut_args(|arg| arg.env(None));
+        let mut args = SettingsArgs::default();
+        for arg in command.get_arguments() {
+            let (Some(var), Some(long)) = (arg.get_env().and_then(|var| var.to_str()), arg.get_long()) else {
+                continue;
+            };
+            let Some(value) = env(var) else { continue };
+            let matches = flags_only
+                .clone()
+                .try_get_matches_from(["environment".to_owned(), format!("--{long}={value}")])
+                .map_err(|error| {
+                    // The value parser's own message (`unknown isolation ...`), without clap's `--flag`.
+                    let reason = std::error::Error::source(&error)
+                        .map_or_else(|| format!("`{value}`: {}", error.kind()), |reason| reason.to_string());
+                    anyhow::anyhow!(reason).context(format!("in {var}"))
+                })?;
+            args = SettingsArgs::from_arg_matches(&matches)?.over(args);
+        }
+
+        let layer = &mut args.layer;
+        layer.site_ca = env("BUILDAH_GENTOO_SITE_CA").map(Utf8PathBuf::from);
+        layer.catalyst_storedir = env("BUILDAH_GENTOO_CATALYST_STOREDIR").map(Utf8PathBuf::from);
+        if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
+            let epoch = value.trim().parse().map_err(|_| {
+                anyhow::anyhow!("SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01")
+            })?;
+            layer.source_date_epoch = Some(epoch);
+        }
+        Ok(args)
+    }
 }
 
 impl Settings {
@@ -293,87 +464,25 @@ impl Settings {
         }
     }
 
-    /// Defaults ← settings file ← environment ← overrides.
-    pub fn load(workspace: &Utf8Path, env: &dyn Fn(&str) -> Option<String>, overrides: &Overrides) -> Result<Settings> {
-        let mut settings = Settings::defaults(&user_cache_dir(env)?);
+    /// Defaults ← settings file ← environment (`env`) ← flags (`flags`), then the paths made
+    /// absolute, the result checked and the binhosts' certificates found.
+    pub fn load(workspace: &Utf8Path, env: &dyn Fn(&str) -> Option<String>, flags: &SettingsArgs) -> Result<Settings> {
+        let defaults = Settings::defaults(&user_cache_dir(env)?);
+        let from_env = SettingsArgs::from_env(env)?;
+        let SettingsArgs { file, layer } = flags.clone().over(from_env);
 
-        let path = match &overrides.settings_file {
-            Some(path) => Some(path.clone()),
-            None => env("BUILDAH_GENTOO_SETTINGS").map(Utf8PathBuf::from),
-        };
-        let (path, required) = match path {
+        let (path, required) = match file {
             Some(path) => (path, true),
             None => (workspace.join(SETTINGS_FILE), false),
         };
-        if required || path.exists() {
+        let from_file = if required || path.exists() {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading settings file {path}"))?;
-            settings.apply_file(&text).with_context(|| format!("in settings file {path}"))?;
-        }
+            SettingsLayer::parse_file(&text).with_context(|| format!("in settings file {path}"))?
+        } else {
+            SettingsLayer::default()
+        };
 
-        if let Some(value) = env("BUILDAH_GENTOO_NAMESPACE") {
-            settings.namespace = value;
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_REGISTRY") {
-            settings.registry = Some(value);
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_ISOLATION") {
-            settings.isolation = value.parse().map_err(anyhow::Error::msg).context("in BUILDAH_GENTOO_ISOLATION")?;
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_CACHE_DIR") {
-            settings.cache_dir = value.into();
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_REPOSITORY") {
-            settings.repository = RepositorySource::parse(&value);
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_CERTS_DIR") {
-            settings.certs_dir = Some(value.into());
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_SITE_CA") {
-            settings.site_ca = Some(value.into());
-        }
-        if let Some(value) = env("REGISTRY_AUTH_FILE") {
-            settings.authfile = Some(value.into());
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_BINHOST_PUBLISH") {
-            settings.binhost_publish = Some(value);
-        }
-        if let Some(value) = env("BUILDAH_GENTOO_CATALYST_STOREDIR") {
-            settings.catalyst_storedir = value.into();
-        }
-        if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
-            let epoch = value.trim().parse().map_err(|_| {
-                anyhow::anyhow!("SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01")
-            })?;
-            settings.source_date_epoch = Some(epoch);
-        }
-
-        if let Some(value) = &overrides.namespace {
-            settings.namespace = value.clone();
-        }
-        if let Some(value) = &overrides.registry {
-            settings.registry = Some(value.clone());
-        }
-        if let Some(value) = overrides.isolation {
-            settings.isolation = value;
-        }
-        if let Some(value) = &overrides.cache_dir {
-            settings.cache_dir = value.clone();
-        }
-        if let Some(value) = &overrides.repository {
-            settings.repository = RepositorySource::parse(value);
-        }
-        if let Some(value) = &overrides.certs_dir {
-            settings.certs_dir = Some(value.clone());
-        }
-        if let Some(value) = &overrides.authfile {
-            settings.authfile = Some(value.clone());
-        }
-        if let Some(value) = overrides.tls_verify {
-            settings.tls_verify = value;
-        }
-        if let Some(value) = &overrides.binhost_publish {
-            settings.binhost_publish = Some(value.clone());
-        }
+        let mut settings = layer.over(from_file).resolve(defaults);
         for path in
             [&mut settings.certs_dir, &mut settings.authfile, &mut settings.binhost_keyring].into_iter().flatten()
         {
@@ -415,60 +524,6 @@ impl Settings {
             }
         }
         Ok(found)
-    }
-
-    fn apply_file(&mut self, text: &str) -> Result<()> {
-        let file: SettingsFile = toml::from_str(text)?;
-        if let Some(value) = file.namespace {
-            self.namespace = value;
-        }
-        if file.registry.is_some() {
-            self.registry = file.registry;
-        }
-        if let Some(value) = file.isolation {
-            self.isolation = value;
-        }
-        if let Some(value) = file.cache_dir {
-            self.cache_dir = value;
-        }
-        if let Some(value) = file.repository {
-            self.repository = RepositorySource::parse(&value);
-        }
-        if let Some(value) = file.work_dir {
-            self.work_dir = value;
-        }
-        if file.certs_dir.is_some() {
-            self.certs_dir = file.certs_dir;
-        }
-        if file.authfile.is_some() {
-            self.authfile = file.authfile;
-        }
-        if file.site_ca.is_some() {
-            self.site_ca = file.site_ca;
-        }
-        if let Some(value) = file.tls_verify {
-            self.tls_verify = value;
-        }
-        self.binhosts.extend(file.binhost);
-        if file.binhost_keyring.is_some() {
-            self.binhost_keyring = file.binhost_keyring;
-        }
-        if file.binhost_publish.is_some() {
-            self.binhost_publish = file.binhost_publish;
-        }
-        if let Some(value) = file.catalyst_storedir {
-            self.catalyst_storedir = value;
-        }
-        if file.source_date_epoch.is_some() {
-            self.source_date_epoch = file.source_date_epoch;
-        }
-        if let Some(value) = file.omit_history {
-            self.omit_history = value;
-        }
-        if file.source.is_some() {
-            self.source = file.source;
-        }
-        Ok(())
     }
 
     fn validate(&self) -> Result<()> {
@@ -570,7 +625,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(file: Option<&str>, env: &[(&str, &str)], overrides: Overrides) -> Result<Settings> {
+    fn load(file: Option<&str>, env: &[(&str, &str)], flags: SettingsArgs) -> Result<Settings> {
         let dir = tempfile::tempdir().unwrap();
         let workspace = Utf8Path::from_path(dir.path()).unwrap();
         if let Some(text) = file {
@@ -581,12 +636,12 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .chain([("HOME".into(), "/home/u".into())])
             .collect();
-        Settings::load(workspace, &|key| env.get(key).cloned(), &overrides)
+        Settings::load(workspace, &|key| env.get(key).cloned(), &flags)
     }
 
     #[test]
     fn defaults_need_nothing() {
-        let settings = load(None, &[], Overrides::default()).unwrap();
+        let settings = load(None, &[], SettingsArgs::default()).unwrap();
         assert_eq!(settings, Settings::defaults("/home/u/.cache".into()));
         assert_eq!(settings.cache_dir, "/home/u/.cache/buildah-gentoo");
     }
@@ -594,61 +649,64 @@ mod tests {
     #[test]
     fn file_then_env_then_flags() {
         let file = "namespace = \"registry.example:5000/ops\"\nisolation = \"oci\"\nrepository = \"image:docker.io/gentoo/portage:latest\"\n";
-        let settings = load(Some(file), &[], Overrides::default()).unwrap();
+        let settings = load(Some(file), &[], SettingsArgs::default()).unwrap();
         assert_eq!(settings.namespace, "registry.example:5000/ops");
         assert_eq!(settings.isolation, Isolation::Oci);
         assert_eq!(settings.repository, RepositorySource::Image("docker.io/gentoo/portage:latest".into()));
 
-        let settings = load(Some(file), &[("BUILDAH_GENTOO_ISOLATION", "chroot")], Overrides::default()).unwrap();
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_ISOLATION", "chroot")], SettingsArgs::default()).unwrap();
         assert_eq!(settings.isolation, Isolation::Chroot);
 
-        let overrides = Overrides { namespace: Some("localhost/mine".into()), ..Overrides::default() };
-        let settings = load(Some(file), &[("BUILDAH_GENTOO_NAMESPACE", "localhost/env")], overrides).unwrap();
+        let flags = SettingsArgs {
+            layer: SettingsLayer { namespace: Some("localhost/mine".into()), ..SettingsLayer::default() },
+            ..SettingsArgs::default()
+        };
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_NAMESPACE", "localhost/env")], flags).unwrap();
         assert_eq!(settings.namespace, "localhost/mine");
     }
 
     #[test]
     fn catalyst_storedir_from_file_or_env_and_absolute() {
-        assert_eq!(load(None, &[], Overrides::default()).unwrap().catalyst_storedir, "/var/tmp/catalyst");
+        assert_eq!(load(None, &[], SettingsArgs::default()).unwrap().catalyst_storedir, "/var/tmp/catalyst");
         let file = "catalyst-storedir = \"/srv/catalyst\"\n";
-        assert_eq!(load(Some(file), &[], Overrides::default()).unwrap().catalyst_storedir, "/srv/catalyst");
+        assert_eq!(load(Some(file), &[], SettingsArgs::default()).unwrap().catalyst_storedir, "/srv/catalyst");
         let env = [("BUILDAH_GENTOO_CATALYST_STOREDIR", "/data/catalyst")];
-        assert_eq!(load(Some(file), &env, Overrides::default()).unwrap().catalyst_storedir, "/data/catalyst");
-        let error = load(None, &[("BUILDAH_GENTOO_CATALYST_STOREDIR", "store")], Overrides::default()).unwrap_err();
+        assert_eq!(load(Some(file), &env, SettingsArgs::default()).unwrap().catalyst_storedir, "/data/catalyst");
+        let error = load(None, &[("BUILDAH_GENTOO_CATALYST_STOREDIR", "store")], SettingsArgs::default()).unwrap_err();
         assert_eq!(format!("{error:#}"), "catalyst storedir `store` must be an absolute path");
     }
 
     #[test]
     fn reproducibility_settings_come_from_the_file_and_source_date_epoch() {
         let file = "source-date-epoch = 1700000000\nomit-history = true\nsource = \"https://git.example/images\"\n";
-        let settings = load(Some(file), &[], Overrides::default()).unwrap();
+        let settings = load(Some(file), &[], SettingsArgs::default()).unwrap();
         assert_eq!(settings.source_date_epoch, Some(1_700_000_000));
         assert!(settings.omit_history);
         assert_eq!(settings.source.as_deref(), Some("https://git.example/images"));
-        let settings = load(Some(file), &[("SOURCE_DATE_EPOCH", "1600000000")], Overrides::default()).unwrap();
+        let settings = load(Some(file), &[("SOURCE_DATE_EPOCH", "1600000000")], SettingsArgs::default()).unwrap();
         assert_eq!(settings.source_date_epoch, Some(1_600_000_000));
-        let error = load(None, &[("SOURCE_DATE_EPOCH", "yesterday")], Overrides::default()).unwrap_err().to_string();
+        let error = load(None, &[("SOURCE_DATE_EPOCH", "yesterday")], SettingsArgs::default()).unwrap_err().to_string();
         assert!(error.contains("SOURCE_DATE_EPOCH `yesterday`"), "{error}");
         let error = format!(
             "{:#}",
-            load(Some("source = \"https://me:pw@git.example/x\""), &[], Overrides::default()).unwrap_err()
+            load(Some("source = \"https://me:pw@git.example/x\""), &[], SettingsArgs::default()).unwrap_err()
         );
         assert!(error.contains("credentials"), "{error}");
     }
 
     #[test]
     fn bad_settings_say_where_and_what() {
-        let error = load(Some("isolaton = \"oci\"\n"), &[], Overrides::default()).unwrap_err();
+        let error = load(Some("isolaton = \"oci\"\n"), &[], SettingsArgs::default()).unwrap_err();
         let text = format!("{error:#}");
         assert!(text.contains("buildah-gentoo.toml") && text.contains("unknown field `isolaton`"), "{text}");
 
-        let error = load(None, &[("BUILDAH_GENTOO_ISOLATION", "vm")], Overrides::default()).unwrap_err();
+        let error = load(None, &[("BUILDAH_GENTOO_ISOLATION", "vm")], SettingsArgs::default()).unwrap_err();
         assert!(format!("{error:#}").contains("unknown isolation `vm`"));
 
-        let error = load(None, &[("BUILDAH_GENTOO_NAMESPACE", "Local/Gentoo")], Overrides::default()).unwrap_err();
+        let error = load(None, &[("BUILDAH_GENTOO_NAMESPACE", "Local/Gentoo")], SettingsArgs::default()).unwrap_err();
         assert!(format!("{error:#}").contains("namespace `Local/Gentoo` is not a valid repository prefix"));
 
-        let error = load(None, &[("BUILDAH_GENTOO_REPOSITORY", "relative/repo")], Overrides::default()).unwrap_err();
+        let error = load(None, &[("BUILDAH_GENTOO_REPOSITORY", "relative/repo")], SettingsArgs::default()).unwrap_err();
         assert!(format!("{error:#}").contains("must be an absolute path"));
     }
 
@@ -664,7 +722,7 @@ mod tests {
         let text = format!("certs-dir = \"x509/certs.d\"\n{binhosts}");
         std::fs::write(workspace.join(SETTINGS_FILE), text).unwrap();
         let env = |key: &str| (key == "HOME").then(|| "/home/u".to_owned());
-        let settings = Settings::load(&workspace, &env, &Overrides::default());
+        let settings = Settings::load(&workspace, &env, &SettingsArgs::default());
         (dir, settings)
     }
 
@@ -721,5 +779,184 @@ mod tests {
             text.contains("binhosts `a-b` and `a.b` both pass their TLS options in BUILDAH_GENTOO_WGET_TLS_A_B"),
             "{text}"
         );
+    }
+
+    /// Flags as clap parses them, without reading the process environment.
+    fn flags(argv: &[&str]) -> Result<SettingsArgs, clap::Error> {
+        use clap::{Args, FromArgMatches};
+        let command = SettingsArgs::augment_args(clap::Command::new("t")).mut_args(|arg| arg.env(None));
+        SettingsArgs::from_arg_matches(&command.try_get_matches_from(std::iter::once("t").chain(argv.iter().copied()))?)
+    }
+
+    /// One key per concern, each through every source it has: the default, then the file over it,
+    /// then the environment over the file, then the flag over the environment.
+    #[test]
+    fn defaults_then_file_then_env_then_flags_for_each_concern() {
+        struct Key {
+            file: &'static str,
+            env: Option<(&'static str, &'static str)>,
+            flag: Option<&'static str>,
+            /// The value after each source: default, file, environment, flag.
+            expected: [&'static str; 4],
+            get: fn(&Settings) -> String,
+        }
+        let keys = [
+            // Images and storage.
+            Key {
+                file: "cache-dir = \"/file\"",
+                env: Some(("BUILDAH_GENTOO_CACHE_DIR", "/env")),
+                flag: Some("--cache-dir=/flag"),
+                expected: ["/home/u/.cache/buildah-gentoo", "/file", "/env", "/flag"],
+                get: |s| s.cache_dir.to_string(),
+            },
+            // The registry.
+            Key {
+                file: "registry = \"file:5000\"",
+                env: Some(("BUILDAH_GENTOO_REGISTRY", "env:5000")),
+                flag: Some("--registry=flag:5000"),
+                expected: ["None", "Some(\"file:5000\")", "Some(\"env:5000\")", "Some(\"flag:5000\")"],
+                get: |s| format!("{:?}", s.registry),
+            },
+            Key {
+                file: "tls-verify = false",
+                env: None,
+                flag: Some("--tls-verify=true"),
+                expected: ["true", "false", "false", "true"],
+                get: |s| s.tls_verify.to_string(),
+            },
+            // Binary package hosts.
+            Key {
+                file: "binhost-publish = \"/srv/file\"",
+                env: Some(("BUILDAH_GENTOO_BINHOST_PUBLISH", "host:env")),
+                flag: Some("--binhost-publish=rsync://flag/m"),
+                expected: ["None", "Some(\"/srv/file\")", "Some(\"host:env\")", "Some(\"rsync://flag/m\")"],
+                get: |s| format!("{:?}", s.binhost_publish),
+            },
+            // catalyst: no flag.
+            Key {
+                file: "catalyst-storedir = \"/file\"",
+                env: Some(("BUILDAH_GENTOO_CATALYST_STOREDIR", "/env")),
+                flag: None,
+                expected: ["/var/tmp/catalyst", "/file", "/env", "/env"],
+                get: |s| s.catalyst_storedir.to_string(),
+            },
+            // Reproducibility: no flag.
+            Key {
+                file: "source-date-epoch = 1700000000",
+                env: Some(("SOURCE_DATE_EPOCH", "1600000000")),
+                flag: None,
+                expected: ["None", "Some(1700000000)", "Some(1600000000)", "Some(1600000000)"],
+                get: |s| format!("{:?}", s.source_date_epoch),
+            },
+        ];
+        for key in keys {
+            let env: Vec<(&str, &str)> = key.env.into_iter().collect();
+            let flags = flags(key.flag.as_slice()).unwrap();
+            let got = [
+                load(None, &[], SettingsArgs::default()),
+                load(Some(key.file), &[], SettingsArgs::default()),
+                load(Some(key.file), &env, SettingsArgs::default()),
+                load(Some(key.file), &env, flags),
+            ]
+            .map(|settings| (key.get)(&settings.unwrap()));
+            assert_eq!(got, key.expected, "{}", key.file);
+        }
+    }
+
+    #[test]
+    fn the_settings_file_comes_from_the_flag_then_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Utf8Path::from_path(dir.path()).unwrap();
+        for (name, namespace) in
+            [(SETTINGS_FILE, "localhost/default"), ("env.toml", "localhost/env"), ("flag.toml", "localhost/flag")]
+        {
+            std::fs::write(workspace.join(name), format!("namespace = \"{namespace}\"\n")).unwrap();
+        }
+        let env_file = workspace.join("env.toml").to_string();
+        let env = |key: &str| match key {
+            "HOME" => Some("/home/u".to_owned()),
+            "BUILDAH_GENTOO_SETTINGS" => Some(env_file.clone()),
+            _ => None,
+        };
+        let none = |key: &str| (key == "HOME").then(|| "/home/u".to_owned());
+        let flag = SettingsArgs { file: Some(workspace.join("flag.toml")), ..SettingsArgs::default() };
+        assert_eq!(Settings::load(workspace, &none, &SettingsArgs::default()).unwrap().namespace, "localhost/default");
+        assert_eq!(Settings::load(workspace, &env, &SettingsArgs::default()).unwrap().namespace, "localhost/env");
+        assert_eq!(Settings::load(workspace, &env, &flag).unwrap().namespace, "localhost/flag");
+
+        // A file that was asked for must exist.
+        let missing = SettingsArgs { file: Some(workspace.join("missing.toml")), ..SettingsArgs::default() };
+        let text = format!("{:#}", Settings::load(workspace, &none, &missing).unwrap_err());
+        assert!(text.starts_with("reading settings file ") && text.contains("missing.toml"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused_by_name_and_line() {
+        let file = "namespace = \"localhost/x\"\ncache_dir = \"/srv/cache\"\n";
+        let text = format!("{:#}", load(Some(file), &[], SettingsArgs::default()).unwrap_err());
+        for expected in ["buildah-gentoo.toml", "line 2", "unknown field `cache_dir`", "`cache-dir`"] {
+            assert!(text.contains(expected), "{expected}: {text}");
+        }
+        let text = format!(
+            "{:#}",
+            load(Some("[[binhost]]\nname = \"a\"\nurl = \"https://x\"\n"), &[], SettingsArgs::default()).unwrap_err()
+        );
+        assert!(text.contains("unknown field `url`") && text.contains("line 3"), "{text}");
+    }
+
+    /// The flags and their variables are user-facing names: this is the list the README documents.
+    #[test]
+    fn flags_and_variables_are_the_documented_ones() {
+        use clap::Args;
+        let command = SettingsArgs::augment_args(clap::Command::new("t"));
+        let names: Vec<(String, Option<String>)> = command
+            .get_arguments()
+            .map(|arg| {
+                let var = arg.get_env().map(|var| var.to_string_lossy().into_owned());
+                (arg.get_long().expect("settings have long flags only").to_owned(), var)
+            })
+            .collect();
+        let expected = [
+            ("settings", Some("BUILDAH_GENTOO_SETTINGS")),
+            ("namespace", Some("BUILDAH_GENTOO_NAMESPACE")),
+            ("isolation", Some("BUILDAH_GENTOO_ISOLATION")),
+            ("cache-dir", Some("BUILDAH_GENTOO_CACHE_DIR")),
+            ("repository", Some("BUILDAH_GENTOO_REPOSITORY")),
+            ("registry", Some("BUILDAH_GENTOO_REGISTRY")),
+            ("certs-dir", Some("BUILDAH_GENTOO_CERTS_DIR")),
+            ("authfile", Some("REGISTRY_AUTH_FILE")),
+            ("tls-verify", None),
+            ("binhost-publish", Some("BUILDAH_GENTOO_BINHOST_PUBLISH")),
+        ]
+        .map(|(flag, var)| (flag.to_owned(), var.map(str::to_owned)));
+        assert_eq!(names, expected);
+        assert!(
+            command.get_arguments().all(|arg| arg.is_global_set()),
+            "every settings flag is accepted by every command"
+        );
+
+        // Keys of the file alone have no flag.
+        for flag in ["--work-dir=x", "--site-ca=x", "--omit-history=true", "--source-date-epoch=1"] {
+            assert_eq!(flags(&[flag]).unwrap_err().kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
+        }
+    }
+
+    #[test]
+    fn every_variable_a_flag_names_is_read_from_the_given_environment() {
+        let env = [
+            ("BUILDAH_GENTOO_NAMESPACE", "localhost/env"),
+            ("BUILDAH_GENTOO_ISOLATION", "oci"),
+            ("BUILDAH_GENTOO_REPOSITORY", "image:docker.io/gentoo/portage"),
+            ("BUILDAH_GENTOO_CERTS_DIR", "certs.d"),
+            ("REGISTRY_AUTH_FILE", "/run/auth.json"),
+            ("BUILDAH_GENTOO_SITE_CA", "/etc/site-ca.pem"),
+        ];
+        let settings = load(None, &env, SettingsArgs::default()).unwrap();
+        assert_eq!(settings.namespace, "localhost/env");
+        assert_eq!(settings.isolation, Isolation::Oci);
+        assert_eq!(settings.repository, RepositorySource::Image("docker.io/gentoo/portage".into()));
+        assert!(settings.certs_dir.unwrap().ends_with("certs.d"), "made absolute under the workspace");
+        assert_eq!(settings.authfile.unwrap(), "/run/auth.json");
+        assert_eq!(settings.site_ca.unwrap(), "/etc/site-ca.pem");
     }
 }

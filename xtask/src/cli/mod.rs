@@ -18,55 +18,22 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use camino::{Utf8Path, Utf8PathBuf};
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use image_defs::Registry;
 
-use crate::settings::{Isolation, Overrides, Settings};
+use crate::settings::{Settings, SettingsArgs};
 
 /// Build Gentoo-based OCI images with buildah, from image definitions written in Rust.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, about)]
 pub struct Cli {
+    /// The settings flags, accepted by every command; they override `buildah-gentoo.toml` and the
+    /// environment variables.
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub settings: SettingsArgs,
     #[command(subcommand)]
     pub command: Commands,
-}
-
-/// Settings flags, accepted by every command; they override `buildah-gentoo.toml` and the
-/// `BUILDAH_GENTOO_*` environment variables.
-#[derive(Debug, clap::Args)]
-pub struct GlobalArgs {
-    /// Settings file to read instead of `buildah-gentoo.toml` at the workspace root.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub settings: Option<Utf8PathBuf>,
-    /// Repository prefix of image names, e.g. `localhost/gentoo`.
-    #[arg(long, global = true)]
-    pub namespace: Option<String>,
-    /// Registry to push to, as `host:port`.
-    #[arg(long, global = true, value_name = "HOST:PORT")]
-    pub registry: Option<String>,
-    /// buildah isolation for `buildah run`: chroot, oci or rootless.
-    #[arg(long, global = true)]
-    pub isolation: Option<Isolation>,
-    /// Folder of the shared caches (binary packages, distfiles).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub cache_dir: Option<Utf8PathBuf>,
-    /// Ebuild repository: a folder, or `image:REFERENCE` for an image holding /var/db/repos/gentoo.
-    #[arg(long, global = true, value_name = "DIR|image:REF")]
-    pub repository: Option<String>,
-    /// Registry certificates, containers `certs.d` layout (`DIR/host:port/ca.crt`, `*.cert`, `*.key`).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub certs_dir: Option<Utf8PathBuf>,
-    /// Registry credentials file (containers auth.json); default `REGISTRY_AUTH_FILE`.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub authfile: Option<Utf8PathBuf>,
-    /// Verify the registry's TLS certificate; `--tls-verify=false` turns it off (with a warning).
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Where `binhost sync` publishes: a folder, `rsync://host/module/path` or `[user@]host:path`.
-    #[arg(long, global = true, value_name = "TARGET")]
-    pub binhost_publish: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,12 +74,26 @@ pub struct Context {
 }
 
 impl Cli {
+    /// The command line of this process. clap reads the settings' environment variables as well;
+    /// when one holds a value clap refuses, the error names the variable, not the flag.
+    pub fn parse_process_args() -> Cli {
+        Cli::try_parse().unwrap_or_else(|error| {
+            if matches!(error.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+                if let Err(env_error) = SettingsArgs::from_env(&|key| std::env::var(key).ok()) {
+                    eprintln!("error: {env_error:#}");
+                    std::process::exit(2);
+                }
+            }
+            error.exit()
+        })
+    }
+
     pub fn run(self) -> Result<ExitCode> {
         if let Commands::Atom(args) = &self.command {
             // Needs neither settings nor images.
             return atom::run(args);
         }
-        let context = self.global.context()?;
+        let context = Context::load(&self.settings)?;
         match self.command {
             Commands::List(args) => list::run(&context, &args),
             Commands::Plan(args) => plan::run(&context, &args),
@@ -130,22 +111,10 @@ impl Cli {
     }
 }
 
-impl GlobalArgs {
-    fn context(&self) -> Result<Context> {
+impl Context {
+    fn load(flags: &SettingsArgs) -> Result<Context> {
         let workspace = crate::workspace::root()?;
-        let overrides = Overrides {
-            settings_file: self.settings.clone(),
-            namespace: self.namespace.clone(),
-            registry: self.registry.clone(),
-            isolation: self.isolation,
-            cache_dir: self.cache_dir.clone(),
-            repository: self.repository.clone(),
-            certs_dir: self.certs_dir.clone(),
-            authfile: self.authfile.clone(),
-            tls_verify: self.tls_verify,
-            binhost_publish: self.binhost_publish.clone(),
-        };
-        let settings = Settings::load(&workspace, &|key| std::env::var(key).ok(), &overrides)?;
+        let settings = Settings::load(&workspace, &|key| std::env::var(key).ok(), flags)?;
         let registry = Registry::global()?;
         Ok(Context { workspace, settings, registry })
     }
