@@ -97,8 +97,9 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
         binhost("lab-mirror", "https://binhost.example.org:8443/mirror"),
         binhost("public", "https://public.example.org/amd64"),
     ];
-    // What loading the settings finds in `<certs-dir>/binhost.example.org:8443/` (the planner does no I/O).
-    settings.binhost_tls.insert(
+    // What gathering the inputs finds in `<certs-dir>/binhost.example.org:8443/` (the planner does no I/O).
+    let mut inputs = fixed_inputs(registry, &settings);
+    inputs.binhost_tls.insert(
         "binhost.example.org:8443".into(),
         xtask::settings::BinhostTls {
             dir: "/etc/buildah-gentoo/certs.d/binhost.example.org:8443".into(),
@@ -106,7 +107,6 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
             client: Some(("client.cert".into(), "client.key".into())),
         },
     );
-    let inputs = fixed_inputs(registry, &settings);
     let plan = plan::plan(&[registry.get("rig/greeter").unwrap()], &inputs).unwrap();
     let script = script::render(&plan, "rig/greeter");
     insta::assert_snapshot!("plan@rig+greeter-with-tls-binhost", script);

@@ -31,6 +31,7 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         storage: Default::default(),
         repositories: Default::default(),
         copied_files: Default::default(),
+        binhost_tls: Default::default(),
         force: true,
     }
 }

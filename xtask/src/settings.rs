@@ -47,9 +47,6 @@ pub struct Settings {
     /// Where `binhost sync` publishes the local binary packages: a folder, `rsync://host/module/path`
     /// or `[user@]host:path` (rsync over ssh).
     pub binhost_publish: Option<String>,
-    /// The TLS files of the `https://` binhosts, by `host[:port]`: what `<certs_dir>/<host[:port]>/`
-    /// held when the settings were loaded. Only these folders are mounted into builds.
-    pub binhost_tls: BTreeMap<String, BinhostTls>,
     /// catalyst's `storedir` (`cargo xtask catalyst`): seeds under `builds/`, snapshots under
     /// `snapshots/`, the built stages under `builds/<rel_type>/`. Absolute.
     pub catalyst_storedir: Utf8PathBuf,
@@ -370,7 +367,6 @@ impl SettingsLayer {
             binhosts: binhost.unwrap_or(defaults.binhosts),
             binhost_keyring: binhost_keyring.or(defaults.binhost_keyring),
             binhost_publish: binhost_publish.or(defaults.binhost_publish),
-            binhost_tls: defaults.binhost_tls,
             catalyst_storedir: catalyst_storedir.unwrap_or(defaults.catalyst_storedir),
             source_date_epoch: source_date_epoch.or(defaults.source_date_epoch),
             omit_history: omit_history.unwrap_or(defaults.omit_history),
@@ -455,7 +451,6 @@ impl Settings {
             binhosts: Vec::new(),
             binhost_keyring: None,
             binhost_publish: None,
-            binhost_tls: BTreeMap::new(),
             // catalyst's own default (catalyst/defaults.py `confdefaults`).
             catalyst_storedir: "/var/tmp/catalyst".into(),
             source_date_epoch: None,
@@ -492,12 +487,13 @@ impl Settings {
         }
 
         settings.validate()?;
-        settings.binhost_tls = settings.discover_binhost_tls()?;
         Ok(settings)
     }
 
-    /// The `certs_dir` folders of the `https://` binhosts, those that exist.
-    fn discover_binhost_tls(&self) -> Result<BTreeMap<String, BinhostTls>> {
+    /// The TLS files of the `https://` binhosts, by `host[:port]`: what `<certs_dir>/<host[:port]>/`
+    /// holds, for the folders that exist. Read when a command gathers its inputs; only these folders
+    /// are mounted into builds.
+    pub fn discover_binhost_tls(&self) -> Result<BTreeMap<String, BinhostTls>> {
         let mut found = BTreeMap::new();
         let Some(certs_dir) = &self.certs_dir else { return Ok(found) };
         for binhost in &self.binhosts {
@@ -737,7 +733,10 @@ mod tests {
         let folder = Utf8Path::from_path(dir.path()).unwrap().join("x509/certs.d/bin.example:8443");
         let expected =
             BinhostTls { dir: folder, ca: Some("ca.crt".into()), client: Some(("me.cert".into(), "me.key".into())) };
-        assert_eq!(settings.binhost_tls, BTreeMap::from([("bin.example:8443".to_owned(), expected)]));
+        assert_eq!(
+            settings.discover_binhost_tls().unwrap(),
+            BTreeMap::from([("bin.example:8443".to_owned(), expected)])
+        );
         assert_eq!(settings.binhosts[0].https_authority(), Some("bin.example:8443"));
         assert_eq!(settings.binhosts[1].https_authority(), None, "http:// binhosts get no certificates");
         let odd = |uri: &str| Binhost { name: "x".into(), uri: uri.into(), priority: 1, verify_signature: None };
@@ -747,14 +746,14 @@ mod tests {
 
         // A CA alone is enough (a server certificate from a private CA, no client certificate).
         let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", &["ca.crt"]);
-        let tls = &settings.unwrap().binhost_tls["bin.example:8443"];
+        let tls = &settings.unwrap().discover_binhost_tls().unwrap()["bin.example:8443"];
         assert_eq!((tls.ca.as_deref(), tls.client.is_none()), (Some("ca.crt"), true));
 
         // No folder for the host, or nothing usable in it: nothing to mount.
         let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "other.example:8443", &["ca.crt"]);
-        assert!(settings.unwrap().binhost_tls.is_empty());
+        assert!(settings.unwrap().discover_binhost_tls().unwrap().is_empty());
         let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", &["README"]);
-        assert!(settings.unwrap().binhost_tls.is_empty());
+        assert!(settings.unwrap().discover_binhost_tls().unwrap().is_empty());
     }
 
     #[test]
@@ -767,14 +766,14 @@ mod tests {
             (&["my ca.crt"][..], "rename `my ca.crt`"),
         ] {
             let (_dir, settings) = load_with_certs(TLS_BINHOSTS, "bin.example:8443", files);
-            let text = format!("{:#}", settings.unwrap_err());
+            let text = format!("{:#}", settings.unwrap().discover_binhost_tls().unwrap_err());
             assert!(text.contains(expected) && text.contains("binhost `lab.tls`"), "{files:?}: {text}");
         }
 
         let clash = "[[binhost]]\nname = \"a-b\"\nuri = \"https://bin.example:8443/one\"\nverify-signature = false\n\
                      [[binhost]]\nname = \"a.b\"\nuri = \"https://bin.example:8443/two\"\nverify-signature = false\n";
         let (_dir, settings) = load_with_certs(clash, "bin.example:8443", &["ca.crt"]);
-        let text = format!("{:#}", settings.unwrap_err());
+        let text = format!("{:#}", settings.unwrap().discover_binhost_tls().unwrap_err());
         assert!(
             text.contains("binhosts `a-b` and `a.b` both pass their TLS options in BUILDAH_GENTOO_WGET_TLS_A_B"),
             "{text}"

@@ -74,6 +74,7 @@ pub fn register_and_plan(images: &[&'static dyn Image]) -> Result<usize> {
         storage: Default::default(),
         repositories: Default::default(),
         copied_files: Default::default(),
+        binhost_tls: Default::default(),
         force: true,
     };
     let ordered: Vec<&'static dyn Image> = registry.in_order().collect();

@@ -56,6 +56,7 @@ pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
         storage,
         repositories,
         copied_files: copied_files(workspace, settings, images)?,
+        binhost_tls: settings.discover_binhost_tls()?,
         force,
     })
 }

@@ -1,10 +1,12 @@
 //! The emerge step: its argv, the caches and repository it mounts, and what a TLS binhost needs.
 
+use std::collections::BTreeMap;
+
 use image_defs::{Atom, Root};
 
 use super::step::{REPOSITORY_MOUNT, WORKSPACE};
 use super::{Mount, Word, BINHOST_CERTS_MOUNT, RIG_REPOSITORY};
-use crate::settings::{RepositorySource, Settings};
+use crate::settings::{BinhostTls, RepositorySource, Settings};
 
 /// `emerge` of the packages from the shared binary package cache, building (and caching) what it
 /// lacks; `extra` options come before the atoms.
@@ -73,12 +75,15 @@ pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
 /// layer gets them, and their contents are no input of the image's hash), and for each such binhost
 /// the wget options its binrepos.conf fetch command takes from the environment (see
 /// [`portage_files::wget_command`]).
-pub(super) fn binhost_tls(settings: &Settings) -> (Vec<Mount>, Vec<(String, String)>) {
+pub(super) fn binhost_tls(
+    settings: &Settings,
+    tls_files: &BTreeMap<String, BinhostTls>,
+) -> (Vec<Mount>, Vec<(String, String)>) {
     let mut mounts: Vec<Mount> = Vec::new();
     let mut env = Vec::new();
     for binhost in &settings.binhosts {
         let Some((authority, tls)) =
-            binhost.https_authority().and_then(|authority| Some((authority, settings.binhost_tls.get(authority)?)))
+            binhost.https_authority().and_then(|authority| Some((authority, tls_files.get(authority)?)))
         else {
             continue;
         };

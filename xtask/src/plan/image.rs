@@ -164,7 +164,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let root = registry.root_of(image);
     let (base, pull) = reference_of(registry.parent_of(image), registry.parent_image(image), inputs, name)?;
     let context_dir = context_dir(settings, name);
-    let context_files = common_context_files(image, settings, registry.depth(image));
+    let context_files = common_context_files(image, inputs, registry.depth(image));
 
     let mut steps = vec![Step::From {
         into: CONTAINER,
@@ -182,7 +182,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let mounts = cache_mounts(root, settings);
     if !packages.is_empty() {
         // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
-        let (tls_mounts, env) = binhost_tls(settings);
+        let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
         steps.push(Step::Run {
             container: CONTAINER,
             isolation: settings.isolation,
@@ -275,7 +275,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     }
     let context_dir = context_dir(settings, name);
     let builder_depth = registry.builder_image(image).map_or(0, |builder| registry.depth(builder) + 1);
-    let context_files = common_context_files(image, settings, builder_depth);
+    let context_files = common_context_files(image, inputs, builder_depth);
 
     let root_mount = Mount { source: Word::var(ROOT_MOUNT), target: EMERGE_ROOT.into(), read_only: false };
     let in_builder = |argv: Vec<String>| run_step(BUILDER, settings, &argv, vec![root_mount.clone()]);
@@ -328,7 +328,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
         let argv = emerge_argv(&packages, settings, &[&root_option, "--with-bdeps=n"]);
-        let (tls_mounts, env) = binhost_tls(settings);
+        let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
         mounts.extend(tls_mounts);
         steps.push(Step::Run { container: BUILDER, isolation: settings.isolation, mounts, env, argv });
     }
@@ -482,13 +482,10 @@ fn reference_of(
 }
 
 /// The tool's make.conf fragment, the binhosts and the image's own portage files.
-fn common_context_files(image: &dyn Image, settings: &Settings, depth: usize) -> Vec<ContextFile> {
+fn common_context_files(image: &dyn Image, inputs: &PlanInputs, depth: usize) -> Vec<ContextFile> {
+    let settings = inputs.settings;
     let mut files = vec![portage_files::tool_make_conf(settings.isolation)];
-    files.extend(portage_files::binrepos(
-        &settings.binhosts,
-        settings.binhost_keyring.is_some(),
-        &settings.binhost_tls,
-    ));
+    files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some(), &inputs.binhost_tls));
     files.extend(portage_files::image_files(image, depth));
     files
 }
@@ -574,6 +571,7 @@ mod tests {
             storage: Default::default(),
             repositories: Default::default(),
             copied_files: Default::default(),
+            binhost_tls: Default::default(),
             force: true,
         }
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use image_defs::{Image, Registry, Root};
 
 use super::{ImageIndex, TarballImport};
-use crate::settings::Settings;
+use crate::settings::{BinhostTls, Settings};
 use crate::source_date::SourceDates;
 
 #[derive(Clone)]
@@ -28,6 +28,9 @@ pub struct PlanInputs<'a> {
     pub repositories: RepositoryIdentities,
     /// The SHA-256 (hex) of every file the images copy in, by the path the image names.
     pub copied_files: BTreeMap<String, String>,
+    /// The TLS files of the `https://` binhosts, by `host[:port]` (see
+    /// [`Settings::discover_binhost_tls`]).
+    pub binhost_tls: BTreeMap<String, BinhostTls>,
     /// Plan images whose inputs did not change too (`build --force`, and `plan`, which prints the
     /// whole build).
     pub force: bool,
