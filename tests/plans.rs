@@ -207,7 +207,17 @@ fn input_hashes_are_values_when_parents_exist_and_steps_when_the_plan_builds_the
         ),
         "{script}"
     );
-    assert!(script.contains("inputs=$(cargo xtask inputs rig/hello --base-id \"${base_id}\")"), "{script}");
+    let Some(xtask::plan::Step::InputHash { partial, .. }) = hello.prelude.last() else {
+        panic!("{:#?}", hello.prelude)
+    };
+    assert_eq!(
+        hello.prelude.last().unwrap().command().to_shell(),
+        format!("inputs=$(cargo xtask inputs {partial} --base-id \"${{base_id}}\")")
+    );
+    assert_eq!(
+        xtask::plan::input_hash::combine(partial, &base_id, None),
+        plan::input_hash(registry.get("rig/hello").unwrap(), &inputs, &base_id, None).unwrap()
+    );
     let hello_image = registry.get("rig/hello").unwrap();
     assert_eq!(
         plan::plan(&[hello_image], &inputs).unwrap().images[0].input_hash.as_deref(),

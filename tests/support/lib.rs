@@ -30,7 +30,11 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         source_dates: xtask::source_date::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
         storage: Default::default(),
         repositories: Default::default(),
-        copied_files: Default::default(),
+        // Read from the workspace, as gathering the inputs does: the images' own files.
+        copied_files: {
+            let images: Vec<_> = registry.in_order().collect();
+            xtask::execute::inputs::copied_files(&workspace_root(), settings, &images).expect("the copied files")
+        },
         binhost_tls: Default::default(),
         force: true,
     }

@@ -57,8 +57,7 @@ pub enum Commands {
     Catalyst(catalyst::CatalystArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
-    /// Print the input hash of an image built on the given parent (and builder) ids: a step of plan
-    /// scripts whose parent the same script builds.
+    /// Print an input hash from its parts (a step of plan scripts whose parent is built when they run).
     Inputs(inputs::InputsArgs),
     /// Print the SPDX 2.3 bill of materials of a built image (from the image).
     Sbom(sbom::SbomArgs),
@@ -89,9 +88,11 @@ impl Cli {
     }
 
     pub fn run(self) -> Result<ExitCode> {
-        if let Commands::Atom(args) = &self.command {
-            // Needs neither settings nor images.
-            return atom::run(args);
+        // These need neither settings nor images.
+        match &self.command {
+            Commands::Atom(args) => return atom::run(args),
+            Commands::Inputs(args) => return inputs::run(args),
+            _ => {}
         }
         let context = Context::load(&self.settings)?;
         match self.command {
@@ -103,10 +104,9 @@ impl Cli {
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),
             Commands::Sbom(args) => sbom::run(&context, &args),
-            Commands::Inputs(args) => inputs::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
-            Commands::Atom(_) => unreachable!("handled above"),
+            Commands::Atom(_) | Commands::Inputs(_) => unreachable!("handled above"),
         }
     }
 }

@@ -79,7 +79,7 @@ fn main_repository_identity(settings: &Settings, storage: &ImageIndex) -> String
 
 /// The SHA-256 of every file the images copy in (their own files, and the site CA where they trust
 /// it), by the path the plan names. A file that cannot be read is an error naming the image.
-fn copied_files(
+pub fn copied_files(
     workspace: &Utf8Path,
     settings: &Settings,
     images: &[&'static dyn Image],
@@ -91,10 +91,11 @@ fn copied_files(
             paths.push(ca.to_string());
         }
         for path in paths {
-            if !hashes.contains_key(&path) {
-                let hash = file_hash(&workspace.join(&path))
+            if let std::collections::btree_map::Entry::Vacant(entry) = hashes.entry(path) {
+                let path = entry.key();
+                let hash = file_hash(&workspace.join(path))
                     .with_context(|| format!("image `{}`: reading {path}, which it copies", image.name()))?;
-                hashes.insert(path, hash);
+                entry.insert(hash);
             }
         }
     }

@@ -119,13 +119,9 @@ impl Executor<'_> {
             .collect();
         let index = Mutex::new(inputs.storage.clone());
         let result = self.import_roots(sh, &plan.roots, &index).and_then(|()| {
-            let hasher = |name: &str, base: &str, builder: Option<&str>| -> Result<String> {
-                let image = self.registry.get(name).with_context(|| format!("no image `{name}`"))?;
-                plan::input_hash(image, inputs, base, builder)
-            };
             let log_dir = self.log_dir();
             schedule::run(&plan.images, request, self.registry, &log_dir, &|run: ImageRun| {
-                self.build_one(run, request, &index, &shared_vars, &hasher)
+                self.build_one(run, request, &index, &shared_vars)
             })
         });
         if let Err(failure) = setup.run_all(&plan.teardown) {
@@ -194,7 +190,6 @@ impl Executor<'_> {
         request: &BuildRequest,
         index: &Mutex<ImageIndex>,
         shared_vars: &[(plan::Var, String)],
-        hasher: runner::InputHasher,
     ) -> (Outcome, Duration) {
         let clock = Instant::now();
         let ImageRun { plan, number, total, .. } = run;
@@ -202,7 +197,7 @@ impl Executor<'_> {
         // A shell per worker: xshell's Shell is not shared between threads.
         let result = Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
             sh.change_dir(self.workspace);
-            self.try_build_one(&sh, &run, request, index, shared_vars, hasher, &progress)
+            self.try_build_one(&sh, &run, request, index, shared_vars, &progress)
         });
         let elapsed = clock.elapsed();
         let outcome = match result {
@@ -228,7 +223,6 @@ impl Executor<'_> {
         (outcome, elapsed)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn try_build_one(
         &self,
         sh: &Shell,
@@ -236,7 +230,6 @@ impl Executor<'_> {
         request: &BuildRequest,
         index: &Mutex<ImageIndex>,
         shared_vars: &[(plan::Var, String)],
-        hasher: runner::InputHasher,
         progress: &dyn Fn(&str),
     ) -> Result<Outcome> {
         let plan = run.plan;
@@ -251,7 +244,6 @@ impl Executor<'_> {
         }
         let mut runner = StepRunner::new(sh, self.workspace, run.log.clone())?;
         runner.env("BUILDAH_ISOLATION", self.settings.isolation.as_str());
-        runner.input_hasher(hasher);
         for (var, value) in shared_vars {
             runner.set_var(*var, value.clone());
         }
@@ -278,8 +270,8 @@ impl Executor<'_> {
         if !request.force {
             let index = index.lock().unwrap();
             let latest = index.id(&format!("{}:latest", plan.repository));
-            if latest.is_some() && latest == index.id(&plan::inputs_tag(&plan.repository, &hash)) {
-                return Ok(Outcome::UpToDate { id: latest.unwrap().to_owned(), input_hash: hash });
+            if let Some(id) = latest.filter(|id| Some(*id) == index.id(&plan::inputs_tag(&plan.repository, &hash))) {
+                return Ok(Outcome::UpToDate { id: id.to_owned(), input_hash: hash });
             }
         }
         progress(&format!("building (log {})", run.log));

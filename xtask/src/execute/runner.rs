@@ -14,9 +14,6 @@ use xshell::Shell;
 use super::interrupt;
 use crate::plan::{Form, Step, Var, Word};
 
-/// Computes an input hash in-process for a [`Step::InputHash`]: image name, base id, builder id.
-pub type InputHasher<'h> = &'h (dyn Fn(&str, &str, Option<&str>) -> Result<String> + Sync);
-
 /// Runs steps for one image (or the plan's set-up), logging to one file.
 pub struct StepRunner<'a> {
     sh: &'a Shell,
@@ -28,7 +25,6 @@ pub struct StepRunner<'a> {
     /// An image committed but not tagged yet.
     untagged_image: Option<String>,
     env: Vec<(String, String)>,
-    input_hasher: Option<InputHasher<'a>>,
 }
 
 /// Why a step failed: which step, and the last lines of the log.
@@ -50,21 +46,7 @@ impl<'a> StepRunner<'a> {
         let mut vars = BTreeMap::new();
         vars.insert(crate::plan::step::WORKSPACE, workspace.to_string());
         vars.insert(crate::plan::step::RUN, std::process::id().to_string());
-        Ok(StepRunner {
-            sh,
-            log_path,
-            log,
-            vars,
-            containers: Vec::new(),
-            untagged_image: None,
-            env: Vec::new(),
-            input_hasher: None,
-        })
-    }
-
-    /// How this runner computes input hashes ([`Step::InputHash`]) in-process.
-    pub fn input_hasher(&mut self, hasher: InputHasher<'a>) {
-        self.input_hasher = Some(hasher);
+        Ok(StepRunner { sh, log_path, log, vars, containers: Vec::new(), untagged_image: None, env: Vec::new() })
     }
 
     /// A word's value with the variables known so far.
@@ -151,12 +133,11 @@ impl<'a> StepRunner<'a> {
                 let info = crate::sbom::DocumentInfo { image, created: *created, inputs: inputs.as_deref() };
                 return crate::sbom::write(Utf8Path::new(&root), info, &output).map_err(|e| fail(format!("{e:#}")));
             }
-            (Form::Run, Step::InputHash { image, into, .. }) => {
-                // What `cargo xtask inputs` prints, without a nested cargo: argv is
-                // `cargo xtask inputs IMAGE --base-id ID [--builder-id ID]`.
-                let hasher = self.input_hasher.ok_or_else(|| fail("no input hasher for this run".into()))?;
-                let builder = argv.get(7).map(String::as_str);
-                let hash = hasher(image, &argv[5], builder).map_err(|e| fail(format!("{e:#}")))?;
+            (Form::Run, Step::InputHash { partial, base, builder, into }) => {
+                // What `cargo xtask inputs` prints, without a nested cargo.
+                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
+                let (base, builder) = (resolve(base)?, builder.as_ref().map(resolve).transpose()?);
+                let hash = crate::plan::input_hash::combine(partial, &base, builder.as_deref());
                 self.note(&hash);
                 self.vars.insert(*into, hash);
                 return Ok(());

@@ -9,7 +9,7 @@ use image_defs::{Image, Layout, Root};
 
 use super::cleanup::{cleanup_argv, remove_leftovers_argvs};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv};
-use super::input_hash::fingerprint;
+use super::input_hash::{combine, partial};
 use super::labels::{config_options, oci_options};
 use super::step::{
     BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PROVIDED, ROOT_MOUNT,
@@ -60,11 +60,11 @@ pub(super) fn plan_with_prelude(
         }
         _ => None,
     };
-    let repository = inputs.repository_of(image);
+    let partial = partial(&plan, inputs, inputs.repository_of(image))?;
     match (&base, &builder) {
         (Dependency::Known(base), None | Some(Dependency::Known(_))) => {
             let builder = builder.as_ref().map(|builder| builder.value().expect("known"));
-            let hash = fingerprint(&plan, inputs, repository, base, builder)?;
+            let hash = combine(&partial, base, builder);
             let latest = inputs.storage.id(&format!("{}:latest", plan.repository));
             let marker = inputs.storage.id(&inputs_tag(&plan.repository, &hash));
             if let (false, Some(latest), Some(marker)) = (inputs.force, latest, marker) {
@@ -79,7 +79,7 @@ pub(super) fn plan_with_prelude(
             plan.prelude.push(base.step(BASE_ID));
             plan.prelude.extend(builder.as_ref().map(|builder| builder.step(BUILDER_ID)));
             plan.prelude.push(Step::InputHash {
-                image: image.name().to_owned(),
+                partial,
                 base: Word::var(BASE_ID),
                 builder: builder.map(|_| Word::var(BUILDER_ID)),
                 into: INPUTS,

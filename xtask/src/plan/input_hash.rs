@@ -15,29 +15,29 @@ use crate::hash::sha256;
 pub const LENGTH: usize = 32;
 
 /// The input hash of `image` built on the image with id `base_id` (`scratch` for an empty root) and,
-/// for a minimal image, by the builder with id `builder_id`: what `cargo xtask inputs` prints and the
-/// executor computes in-process for a step [`Step::InputHash`].
+/// for a minimal image, by the builder with id `builder_id`.
 pub fn input_hash(image: &dyn Image, inputs: &PlanInputs, base_id: &str, builder_id: Option<&str>) -> Result<String> {
     let plan = super::image::plan_steps(image, inputs)?;
-    fingerprint(&plan, inputs, inputs.repository_of(image), base_id, builder_id)
+    Ok(combine(&partial(&plan, inputs, inputs.repository_of(image))?, base_id, builder_id))
 }
 
-/// The hash (hex SHA-256, [`LENGTH`] digits) of: the tool's version, the image's rendered steps
-/// (minus those that settle the hash or move tags), its generated files, the content of every file
-/// it copies, the ids of its base image and builder and the repository's identity.
-pub(super) fn fingerprint(
-    plan: &ImagePlan,
-    inputs: &PlanInputs,
-    repository: &str,
-    base_id: &str,
-    builder_id: Option<&str>,
-) -> Result<String> {
-    let mut text = String::new();
-    writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
-    writeln!(text, "base {}", base_id.trim_start_matches("sha256:")).unwrap();
+/// The input hash from the hash of everything but the ids and the ids of the images the image
+/// starts from: what `cargo xtask inputs` prints for a plan step ([`Step::InputHash`]), which the
+/// executor computes in-process with this same function.
+pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String {
+    let mut text = format!("partial {partial}\nbase {}\n", base_id.trim_start_matches("sha256:"));
     if let Some(builder) = builder_id {
         writeln!(text, "builder {}", builder.trim_start_matches("sha256:")).unwrap();
     }
+    sha256(text.as_bytes())[..LENGTH].to_owned()
+}
+
+/// The hash (hex SHA-256) of everything that determines the image but the ids it starts from: the
+/// tool's version, the repository's identity, the image's rendered steps (minus those that settle the
+/// hash or move tags), its generated files and the content of every file it copies.
+pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -> Result<String> {
+    let mut text = String::new();
+    writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
     writeln!(text, "repository {repository}").unwrap();
     for step in &plan.steps {
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
@@ -61,5 +61,21 @@ pub(super) fn fingerprint(
     for file in &plan.context_files {
         writeln!(text, "generated {} {}", file.path, sha256(file.contents.as_bytes())).unwrap();
     }
-    Ok(sha256(text.as_bytes())[..LENGTH].to_owned())
+    Ok(sha256(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_changes_the_hash_and_the_sha256_prefix_does_not() {
+        let partial = "ab".repeat(32);
+        let hash = combine(&partial, "1111", None);
+        assert_eq!(hash.len(), LENGTH);
+        assert_eq!(hash, combine(&partial, "sha256:1111", None));
+        assert_ne!(hash, combine(&partial, "2222", None));
+        assert_ne!(hash, combine(&partial, "1111", Some("3333")));
+        assert_ne!(hash, combine(&"cd".repeat(32), "1111", None));
+    }
 }

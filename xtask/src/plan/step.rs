@@ -149,10 +149,11 @@ pub enum Step {
     PullRoot { reference: String, into: Var },
     /// `VAR=$(buildah inspect --type image --format '{{.FromImageID}}' REFERENCE)`: an image's id.
     ImageId { reference: Word, into: Var },
-    /// `VAR=$(cargo xtask inputs IMAGE --base-id ID [--builder-id ID])`: the input hash of an image
-    /// whose parent (or builder) this plan builds, so that its id is known only when the plan runs.
-    /// The executor computes it in-process, with the same function.
-    InputHash { image: String, base: Word, builder: Option<Word>, into: Var },
+    /// `VAR=$(cargo xtask inputs PARTIAL --base-id ID [--builder-id ID])`: the input hash of an image
+    /// whose parent (or builder) is known only when the plan runs, from the hash of everything else
+    /// (`partial`, a value of the plan) and those ids. The executor computes it in-process, with the
+    /// same function ([`crate::plan::input_hash::combine`]).
+    InputHash { partial: String, base: Word, builder: Option<Word>, into: Var },
     /// `VAR=$(buildah inspect --type image --format '...' REFERENCE)`: label values of an image, one
     /// a line (an absent label is an empty line).
     ReadLabels { reference: String, keys: Vec<String>, into: Var },
@@ -273,9 +274,9 @@ impl Step {
                     .arg(reference.clone())
                     .assigning(*into)
             }
-            Step::InputHash { image, base, builder, into } => {
+            Step::InputHash { partial, base, builder, into } => {
                 let mut command =
-                    Command::new(["cargo", "xtask", "inputs", image.as_str(), "--base-id"]).arg(base.clone());
+                    Command::new(["cargo", "xtask", "inputs", partial.as_str(), "--base-id"]).arg(base.clone());
                 if let Some(builder) = builder {
                     command = command.arg("--builder-id").arg(builder.clone());
                 }
