@@ -49,6 +49,18 @@ pub struct Settings {
     /// catalyst's `storedir` (`cargo xtask catalyst`): seeds under `builds/`, snapshots under
     /// `snapshots/`, the built stages under `builds/<rel_type>/`. Absolute.
     pub catalyst_storedir: Utf8PathBuf,
+    /// catalyst.conf `jobs` (MAKEOPTS `-j`); `None`: the host's cores.
+    pub catalyst_jobs: Option<u32>,
+    /// catalyst.conf `load-average` (MAKEOPTS `-l`); `None`: the host's cores.
+    pub catalyst_load_average: Option<u32>,
+    /// catalyst.conf `envscript`: a shell file catalyst sources before building (proxies, ...). Absolute.
+    pub catalyst_envscript: Option<Utf8PathBuf>,
+    /// catalyst.conf `distdir`: the host's distfiles folder mounted into the builds. Absolute;
+    /// `None`: catalyst's default, portage's DISTDIR.
+    pub catalyst_distdir: Option<Utf8PathBuf>,
+    /// catalyst.conf `options` added to every release's own (`ccache`, `keepwork`, ...).
+    #[serde(serialize_with = "serialize_options")]
+    pub catalyst_options: Vec<image_defs::CatalystOption>,
     /// The date every image carries (seconds since 1970): its creation time, its files' mtimes, its
     /// SBOM's date. `None`: derived from the ebuild repository (see [`crate::source_date`]).
     pub source_date_epoch: Option<i64>,
@@ -227,6 +239,10 @@ impl RepositorySource {
     }
 }
 
+fn serialize_options<S: serde::Serializer>(options: &[image_defs::CatalystOption], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(options.iter().map(|option| option.as_str()))
+}
+
 /// The settings file's shape; every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -247,6 +263,11 @@ struct SettingsFile {
     binhost_keyring: Option<Utf8PathBuf>,
     binhost_publish: Option<String>,
     catalyst_storedir: Option<Utf8PathBuf>,
+    catalyst_jobs: Option<u32>,
+    catalyst_load_average: Option<u32>,
+    catalyst_envscript: Option<Utf8PathBuf>,
+    catalyst_distdir: Option<Utf8PathBuf>,
+    catalyst_options: Option<Vec<String>>,
     source_date_epoch: Option<i64>,
     omit_history: Option<bool>,
     source: Option<String>,
@@ -287,6 +308,11 @@ impl Settings {
             binhost_tls: BTreeMap::new(),
             // catalyst's own default (catalyst/defaults.py `confdefaults`).
             catalyst_storedir: "/var/tmp/catalyst".into(),
+            catalyst_jobs: None,
+            catalyst_load_average: None,
+            catalyst_envscript: None,
+            catalyst_distdir: None,
+            catalyst_options: Vec::new(),
             source_date_epoch: None,
             omit_history: false,
             source: None,
@@ -339,6 +365,20 @@ impl Settings {
         }
         if let Some(value) = env("BUILDAH_GENTOO_CATALYST_STOREDIR") {
             settings.catalyst_storedir = value.into();
+        }
+        for (name, slot) in [
+            ("BUILDAH_GENTOO_CATALYST_JOBS", &mut settings.catalyst_jobs),
+            ("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", &mut settings.catalyst_load_average),
+        ] {
+            if let Some(value) = env(name) {
+                *slot = Some(value.trim().parse().map_err(|_| anyhow::anyhow!("{name} `{value}` is not a whole number"))?);
+            }
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_CATALYST_ENVSCRIPT") {
+            settings.catalyst_envscript = Some(value.into());
+        }
+        if let Some(value) = env("BUILDAH_GENTOO_CATALYST_DISTDIR") {
+            settings.catalyst_distdir = Some(value.into());
         }
         if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
             let epoch = value.trim().parse().map_err(|_| {
@@ -459,6 +499,29 @@ impl Settings {
         if let Some(value) = file.catalyst_storedir {
             self.catalyst_storedir = value;
         }
+        if file.catalyst_jobs.is_some() {
+            self.catalyst_jobs = file.catalyst_jobs;
+        }
+        if file.catalyst_load_average.is_some() {
+            self.catalyst_load_average = file.catalyst_load_average;
+        }
+        if file.catalyst_envscript.is_some() {
+            self.catalyst_envscript = file.catalyst_envscript;
+        }
+        if file.catalyst_distdir.is_some() {
+            self.catalyst_distdir = file.catalyst_distdir;
+        }
+        if let Some(names) = file.catalyst_options {
+            self.catalyst_options = names
+                .iter()
+                .map(|name| {
+                    image_defs::CatalystOption::parse(name).with_context(|| {
+                        let known: Vec<&str> = image_defs::CatalystOption::ALL.iter().map(|o| o.as_str()).collect();
+                        format!("catalyst-options: `{name}` is not a catalyst option; known: {}", known.join(", "))
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
         if file.source_date_epoch.is_some() {
             self.source_date_epoch = file.source_date_epoch;
         }
@@ -493,6 +556,14 @@ impl Settings {
         }
         if self.catalyst_storedir.is_relative() {
             bail!("catalyst storedir `{}` must be an absolute path", self.catalyst_storedir);
+        }
+        for (key, path) in [("envscript", &self.catalyst_envscript), ("distdir", &self.catalyst_distdir)] {
+            if let Some(path) = path.as_ref().filter(|path| path.is_relative()) {
+                bail!("catalyst {key} `{path}` must be an absolute path (catalyst reads it on its own host)");
+            }
+        }
+        if self.catalyst_jobs == Some(0) || self.catalyst_load_average == Some(0) {
+            bail!("catalyst jobs and load-average must be at least 1");
         }
         let mut names = std::collections::BTreeSet::new();
         for binhost in &self.binhosts {
@@ -616,6 +687,24 @@ mod tests {
         assert_eq!(load(Some(file), &env, Overrides::default()).unwrap().catalyst_storedir, "/data/catalyst");
         let error = load(None, &[("BUILDAH_GENTOO_CATALYST_STOREDIR", "store")], Overrides::default()).unwrap_err();
         assert_eq!(format!("{error:#}"), "catalyst storedir `store` must be an absolute path");
+    }
+
+    #[test]
+    fn catalyst_conf_settings_from_file_or_env() {
+        let defaults = load(None, &[], Overrides::default()).unwrap();
+        assert_eq!((defaults.catalyst_jobs, defaults.catalyst_load_average), (None, None));
+        let file = "catalyst-jobs = 8\ncatalyst-load-average = 10\ncatalyst-distdir = \"/srv/distfiles\"\n\
+                    catalyst-options = [\"ccache\", \"keepwork\"]\n";
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_CATALYST_JOBS", "4")], Overrides::default()).unwrap();
+        assert_eq!((settings.catalyst_jobs, settings.catalyst_load_average), (Some(4), Some(10)));
+        assert_eq!(settings.catalyst_distdir.as_deref(), Some(Utf8Path::new("/srv/distfiles")));
+        assert_eq!(settings.catalyst_options.len(), 2);
+        let error = load(Some("catalyst-options = [\"ccahce\"]\n"), &[], Overrides::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("`ccahce` is not a catalyst option; known: autoresume"), "{error:#}");
+        let error = load(None, &[("BUILDAH_GENTOO_CATALYST_ENVSCRIPT", "catalystrc")], Overrides::default());
+        assert!(format!("{:#}", error.unwrap_err()).contains("must be an absolute path"));
+        assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_JOBS", "0")], Overrides::default()).is_err());
+        assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", "2.5")], Overrides::default()).is_err());
     }
 
     #[test]
