@@ -70,12 +70,15 @@ fn specs_and_conf_of_the_example_releases_match_their_snapshots() {
     assert_eq!(checked.len(), 3);
 }
 
+/// A release, a stage and releng's spec for it, key by key.
+type RelengSpec = (&'static str, Stage, &'static [(&'static str, &'static str)]);
+
 /// The release engineering team's amd64 stage specs, key by key, as gentoo/releng has them at
 /// 2542ea88 (2026-06-28): `releases/specs/amd64/stage{1,3}-{openrc,systemd}-23.spec` and
 /// `releases/specs/amd64/hardened/stage{1,3}-openrc-23.spec`. `@TIMESTAMP@`, `@TREEISH@` and
 /// `@REPO_DIR@` are what releng's catalyst-auto fills in; the test fills them with the snapshot's
 /// stamp and commit and the workspace.
-const RELENG: &[(&str, Stage, &[(&str, &str)])] = &[
+const RELENG: &[RelengSpec] = &[
     (
         "amd64-openrc",
         Stage::Stage1,
@@ -206,7 +209,9 @@ fn the_releng_parity_releases_write_releng_specs() {
         let theirs: Vec<(Stage, String)> = RELENG
             .iter()
             .filter(|(name, _, _)| *name == release.name)
-            .map(|(_, stage, keys)| (*stage, keys.iter().map(|(key, value)| format!("{key}: {}\n", fill(value))).collect()))
+            .map(|(_, stage, keys)| {
+                (*stage, keys.iter().map(|(key, value)| format!("{key}: {}\n", fill(value))).collect())
+            })
             .collect();
         assert_eq!(ours, theirs, "{}: our specs are not releng's", release.name);
         // What catalyst reads is what the plan writes.
@@ -237,7 +242,8 @@ fn the_stage_portage_configuration_is_releng_style_and_parses() {
                 for line in text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')) {
                     let atom = line.split_whitespace().next().unwrap();
                     if atom != "*/*" {
-                        image_defs::Atom::parse(atom).unwrap_or_else(|error| panic!("{}: {line}: {error:?}", file.path()));
+                        image_defs::Atom::parse(atom)
+                            .unwrap_or_else(|error| panic!("{}: {line}: {error:?}", file.path()));
                     }
                 }
                 files += 1;
@@ -245,8 +251,13 @@ fn the_stage_portage_configuration_is_releng_style_and_parses() {
         }
     }
     assert!(files >= 8, "{files} files");
-    let top: Vec<String> =
-        confdir.read_dir_utf8().unwrap().map(|entry| entry.unwrap().file_name().to_owned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let top: Vec<String> = confdir
+        .read_dir_utf8()
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     assert_eq!(top, ["package.mask", "package.use", "profile"], "nothing else is copied into the stage");
 }
 
@@ -431,7 +442,9 @@ fn every_spec_has_the_keys_catalyst_requires_and_none_it_does_not_know() {
         assert_eq!(conf.get("binhost").and_then(|b| b.as_str()), release.binhost);
     }
     // EVERYTHING sets every optional key, so each was checked above.
-    for key in ["binrepo_path", "pkgcache_path", "portage_confdir", "portage_prefix", "common_flags", "update_seed_command"] {
+    for key in
+        ["binrepo_path", "pkgcache_path", "portage_confdir", "portage_prefix", "common_flags", "update_seed_command"]
+    {
         assert!(seen_keys.contains(key), "no release wrote `{key}`");
     }
 }
@@ -442,6 +455,10 @@ fn the_stage3_tarball_is_named_as_catalyst_names_it() {
     assert_eq!(plan.stage3, "/var/tmp/catalyst/builds/23.0-default/stage3-amd64-systemd-20260101T000000Z.tar.bz2");
     assert_eq!(plan.portage_confdir.as_deref(), Some(Utf8Path::new("/workspace/catalyst/portage")));
     let stage3 = plan.files.iter().find(|f| f.path.as_str().ends_with("/stage3.spec")).unwrap();
-    assert!(stage3.text.contains("source_subpath: 23.0-default/stage2-amd64-systemd-20260101T000000Z\n"), "{}", stage3.text);
+    assert!(
+        stage3.text.contains("source_subpath: 23.0-default/stage2-amd64-systemd-20260101T000000Z\n"),
+        "{}",
+        stage3.text
+    );
     assert!(stage3.text.contains("pkgcache_path: /var/tmp/catalyst/packages/everything\n"), "{}", stage3.text);
 }

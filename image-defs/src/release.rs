@@ -616,7 +616,11 @@ impl Release {
                 ))
             }
             (None, Some(_)) => {
-                return Err(ReleaseError::at("portage_prefix", 0, "a `portage_confdir` too (the folder it names files in)"))
+                return Err(ReleaseError::at(
+                    "portage_prefix",
+                    0,
+                    "a `portage_confdir` too (the folder it names files in)",
+                ))
             }
             (None, None) => {}
         }
@@ -920,7 +924,10 @@ mod tests {
         assert_eq!(error(Release { version_prefix: "None", ..VALID }), ("version_prefix", 0, NONE_EXPECTED));
         assert_eq!(error(Release { rel_type: "none", ..VALID }), ("rel_type", 0, NONE_EXPECTED));
         assert_eq!(Release { rel_type: "nones", version_prefix: "none-x", ..VALID }.validate(), Ok(()));
-        assert_eq!(check_version_stamp("NONE").map_err(|e| (e.field, e.expected)), Err(("version_stamp", NONE_EXPECTED)));
+        assert_eq!(
+            check_version_stamp("NONE").map_err(|e| (e.field, e.expected)),
+            Err(("version_stamp", NONE_EXPECTED))
+        );
         assert_eq!(check_version_stamp("openrc-20260101T000000Z"), Ok(()));
         assert_eq!(check_version_stamp("a/b").map_err(|e| e.position), Err(1));
         assert_eq!(
@@ -960,7 +967,10 @@ mod tests {
         assert_eq!(field, "portage_confdir");
         assert!(expected.contains("ship in the stage"), "{expected}");
         assert_eq!(error(Release { portage_confdir: None, ..VALID }).0, "portage_prefix");
-        assert_eq!(error(Release { portage_prefix: Some("re/leng"), ..VALID }), ("portage_prefix", 2, "a name character ([A-Za-z0-9._+-])"));
+        assert_eq!(
+            error(Release { portage_prefix: Some("re/leng"), ..VALID }),
+            ("portage_prefix", 2, "a name character ([A-Za-z0-9._+-])")
+        );
         let without_config = Release { portage_confdir: None, portage_prefix: None, ..VALID };
         assert_eq!(without_config.validate(), Ok(()));
     }

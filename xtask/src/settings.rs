@@ -371,7 +371,8 @@ impl Settings {
             ("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", &mut settings.catalyst_load_average),
         ] {
             if let Some(value) = env(name) {
-                *slot = Some(value.trim().parse().map_err(|_| anyhow::anyhow!("{name} `{value}` is not a whole number"))?);
+                *slot =
+                    Some(value.trim().parse().map_err(|_| anyhow::anyhow!("{name} `{value}` is not a whole number"))?);
             }
         }
         if let Some(value) = env("BUILDAH_GENTOO_CATALYST_ENVSCRIPT") {

@@ -93,8 +93,10 @@ fn spec_only_works_without_catalyst_and_a_build_says_how_to_install_it() {
                 let conf: toml::Table = toml::from_str(&written).unwrap();
                 let cores = std::thread::available_parallelism().unwrap().get() as i64;
                 assert_eq!(conf["jobs"].as_integer(), Some(cores), "jobs = this host's cores");
-                let ours: Vec<&str> = file.text.lines().filter(|line| !line.starts_with("jobs") && !line.starts_with("load")).collect();
-                let theirs: Vec<&str> = written.lines().filter(|line| !line.starts_with("jobs") && !line.starts_with("load")).collect();
+                let ours: Vec<&str> =
+                    file.text.lines().filter(|line| !line.starts_with("jobs") && !line.starts_with("load")).collect();
+                let theirs: Vec<&str> =
+                    written.lines().filter(|line| !line.starts_with("jobs") && !line.starts_with("load")).collect();
                 assert_eq!(theirs, ours, "{}", file.path);
             } else {
                 assert_eq!(written, file.text, "{}", file.path);

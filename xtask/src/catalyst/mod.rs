@@ -121,8 +121,12 @@ pub fn plan(
 
     let builds = storedir.join("builds");
     let extension = release.compression.extension();
-    let stage3 = builds.join(format!("{}.{extension}", spec::output_subpath(release, Stage::Stage3, &run.version_stamp)));
-    let latest = builds.join(format!("{}.{extension}", spec::output_subpath(release, Stage::Stage3, &format!("{}-latest", release.version_prefix))));
+    let stage3 =
+        builds.join(format!("{}.{extension}", spec::output_subpath(release, Stage::Stage3, &run.version_stamp)));
+    let latest = builds.join(format!(
+        "{}.{extension}",
+        spec::output_subpath(release, Stage::Stage3, &format!("{}-latest", release.version_prefix))
+    ));
     let stage3_name = stage3.file_name().expect("a file name").to_owned();
     let links = vec![
         Link { path: format!("{latest}.DIGESTS").into(), target: format!("{stage3_name}.DIGESTS") },
@@ -175,7 +179,8 @@ pub fn package_cache(name: &str, settings: &Settings) -> Result<(String, Utf8Pat
 }
 
 fn package_cache_of(release: &Release, settings: &Settings) -> Option<(String, Utf8PathBuf)> {
-    let pkgcache = release.has_option(CatalystOption::Pkgcache) || settings.catalyst_options.contains(&CatalystOption::Pkgcache);
+    let pkgcache =
+        release.has_option(CatalystOption::Pkgcache) || settings.catalyst_options.contains(&CatalystOption::Pkgcache);
     if !pkgcache {
         return None;
     }
@@ -331,7 +336,10 @@ mod tests {
         assert_eq!(plan.stage3, format!("/var/tmp/catalyst/builds/23.0-hardened/{stage3}"));
         assert_eq!(plan.repository, "localhost/gentoo/stage3-amd64-hardened");
         assert_eq!(plan.portage_confdir.as_deref(), Some(Utf8Path::new("/ws/releases/portage/stages")));
-        assert_eq!(plan.packages.as_deref(), Some(Utf8Path::new("/var/tmp/catalyst/packages/23.0-hardened/stage3-amd64")));
+        assert_eq!(
+            plan.packages.as_deref(),
+            Some(Utf8Path::new("/var/tmp/catalyst/packages/23.0-hardened/stage3-amd64"))
+        );
         let (key, _) = package_cache("amd64-systemd", &settings()).unwrap();
         assert_eq!(key, "catalyst_23.0-default_stage3-amd64");
         assert_eq!(package_cache("amd64-openrc", &settings()).unwrap().0, key, "one default cache, one key");
@@ -353,10 +361,7 @@ mod tests {
     fn the_snapshot_plan_asks_catalysts_clone_what_it_fetched() {
         let plan = plan_snapshot(&settings(), 2).unwrap();
         assert_eq!(plan.step.command.to_shell(), "catalyst -c target/buildah-gentoo/catalyst/snapshot.conf -s stable");
-        assert_eq!(
-            plan.query.to_shell(),
-            "git -C /var/tmp/catalyst/repos/gentoo.git log -1 '--format=%H %ct' stable"
-        );
+        assert_eq!(plan.query.to_shell(), "git -C /var/tmp/catalyst/repos/gentoo.git log -1 '--format=%H %ct' stable");
         let snapshot = SnapshotPlan::parse_query(&format!("{COMMIT} 1767225600\n")).unwrap();
         assert_eq!(snapshot.stamp(), "20260101T000000Z");
         assert!(SnapshotPlan::parse_query("").is_err());

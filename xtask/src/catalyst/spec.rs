@@ -184,7 +184,10 @@ mod tests {
     #[test]
     fn a_given_stamp_is_checked() {
         let error = RunValues::new(&AMD64_OPENRC, TREEISH, "2026/01").unwrap_err().to_string();
-        assert_eq!(error, "release `amd64-openrc`: version_stamp: at byte 11: expected a name character ([A-Za-z0-9._+-])");
+        assert_eq!(
+            error,
+            "release `amd64-openrc`: version_stamp: at byte 11: expected a name character ([A-Za-z0-9._+-])"
+        );
         assert_eq!(RunValues::new(&AMD64_OPENRC, TREEISH, "none").unwrap().version_stamp, "openrc-none");
     }
 

@@ -92,7 +92,10 @@ pub fn run(context: &Context, args: &CatalystArgs) -> Result<ExitCode> {
         let mut runner = ProcessRunner { sh: &sh, workspace };
         build_release(plan, workspace, &mut runner, &mut import, &mut std::io::stdout())?;
         if let Some(packages) = &plan.packages {
-            println!("{}: binary packages in {packages}; publish them with `cargo xtask binhost sync --catalyst {}`", plan.release, plan.release);
+            println!(
+                "{}: binary packages in {packages}; publish them with `cargo xtask binhost sync --catalyst {}`",
+                plan.release, plan.release
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -289,7 +289,12 @@ pub fn link_latest(plan: &CatalystPlan) -> Result<()> {
     for link in &plan.links {
         let dir = link.path.parent().context("a link path has a folder")?;
         if !dir.join(&link.target).exists() {
-            bail!("release `{}`: {} is missing after stage3, so {} is not linked", plan.release, link.target, link.path);
+            bail!(
+                "release `{}`: {} is missing after stage3, so {} is not linked",
+                plan.release,
+                link.target,
+                link.path
+            );
         }
         let temporary = dir.join(format!(".{}.tmp", link.path.file_name().unwrap_or_default()));
         let _ = std::fs::remove_file(&temporary);
@@ -316,7 +321,8 @@ pub fn record_snapshot(
     if code != Some(0) {
         bail!("`{}` failed: catalyst's clone has no `stable` branch", plan.query.to_shell());
     }
-    let snapshot = SnapshotPlan::parse_query(&stdout).with_context(|| format!("reading `{}`", plan.query.to_shell()))?;
+    let snapshot =
+        SnapshotPlan::parse_query(&stdout).with_context(|| format!("reading `{}`", plan.query.to_shell()))?;
     let path = crate::catalyst::snapshot_path(&snapshot.commit, settings);
     check_snapshot(&path, runner).context("after `catalyst -s stable`")?;
     snapshot.write(lock_path)?;
@@ -472,7 +478,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(format!("{}.DIGESTS", f.latest())).unwrap(), "digests");
         assert_eq!(seed_file(&plan.seed).unwrap(), f.latest(), "the next release's stage1 finds it");
         assert!(out.contains("[2/2] amd64-hardened stage3: done in "), "{out}");
-        assert!(out.ends_with("amd64-hardened: imported as localhost/gentoo/stage3-amd64-hardened:sha512-0123\n"), "{out}");
+        assert!(
+            out.ends_with("amd64-hardened: imported as localhost/gentoo/stage3-amd64-hardened:sha512-0123\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -513,8 +522,10 @@ mod tests {
             let error = format!("{:#}", result.unwrap_err());
             assert!(error.contains(says), "{error}");
             assert!(
-                error.starts_with("release `amd64-hardened`: the existing snapshot is not usable (remove it and run \
-                                   `cargo xtask catalyst --snapshot stable`"),
+                error.starts_with(
+                    "release `amd64-hardened`: the existing snapshot is not usable (remove it and run \
+                                   `cargo xtask catalyst --snapshot stable`"
+                ),
                 "{error}"
             );
             assert!(runner.ran.iter().all(|argv| argv[0] != "catalyst"), "no stage ran: {:?}", runner.ran);
