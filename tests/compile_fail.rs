@@ -198,9 +198,8 @@ const BAD_RELEASE: Release = Release {
     name: "amd64-openrc",
     subarch: image_defs::subarch!("amd64"),
     profile: image_defs::profile!("default/linux/amd64/23.0"),
-    snapshot_treeish: "stable",
-    version_stamp: "openrc-20260101",
-    rel_type: "23.0-default",
+    version_prefix: "openrc",
+    rel_type: "none",
     seed: "23.0-default/stage3-amd64-openrc-latest",
     compression: Compression::Xz,
     stages: Stages::Stage1Stage3,
@@ -210,6 +209,7 @@ const BAD_RELEASE: Release = Release {
     binrepo_path: None,
     pkgcache_path: None,
     portage_confdir: None,
+    portage_prefix: None,
     common_flags: None,
 }
 .checked();
@@ -221,7 +221,7 @@ fn main() {
         &[
             "invalid subarch `amd46`: at byte 0: expected a subarch from catalyst's arch/*.toml",
             "invalid profile `/default/linux/amd64/23.0`: at byte 0: expected a profile path relative to profiles/",
-            "invalid snapshot_treeish `stable`: at byte 0: expected a commit of the ebuild repository",
+            "invalid rel_type `none`: at byte 0: expected a value other than `none`",
         ],
     );
 }

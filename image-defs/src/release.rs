@@ -1,9 +1,11 @@
 //! Catalyst releases: a stage1 → stage3 build (stage2 optional) defined in Rust, like an image.
 //!
 //! A [`Release`] names what catalyst 4.x needs to build stages from an existing seed stage: the
-//! subarch, the profile, the ebuild repository snapshot (a commit), the version stamp, the release
-//! type, the seed, the compression and the optional portage configuration, binary package and
-//! package cache settings. The driver turns it into catalyst spec files and a catalyst.conf.
+//! subarch, the profile, the version stamp's prefix, the release type, the seed, the compression and
+//! the optional portage configuration, binary package and package cache settings. What changes from
+//! one release run to the next is not here: the ebuild repository commit and its date (the version
+//! stamp's default) come from the workspace's `releases.lock`, which `cargo xtask catalyst --snapshot
+//! stable` writes. The driver turns both into catalyst spec files and a catalyst.conf.
 //!
 //! Everything here is checked by `const fn`s: [`subarch!`](crate::subarch!) and
 //! [`profile!`](crate::profile!) reject a misspelt subarch or a malformed profile path when the
@@ -446,6 +448,25 @@ pub enum CatalystOption {
 }
 
 impl CatalystOption {
+    pub const ALL: &'static [CatalystOption] = &[
+        CatalystOption::Autoresume,
+        CatalystOption::Bindist,
+        CatalystOption::Ccache,
+        CatalystOption::Distcc,
+        CatalystOption::Icecream,
+        CatalystOption::Keepwork,
+        CatalystOption::Kerncache,
+        CatalystOption::Pkgcache,
+        CatalystOption::Seedcache,
+        CatalystOption::StickyConfig,
+        CatalystOption::VersionedCache,
+    ];
+
+    /// The option called `name` in catalyst.conf.
+    pub fn parse(name: &str) -> Option<CatalystOption> {
+        CatalystOption::ALL.iter().copied().find(|option| option.as_str() == name)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             CatalystOption::Autoresume => "autoresume",
@@ -471,12 +492,12 @@ pub struct Release {
     pub name: &'static str,
     pub subarch: Subarch,
     pub profile: Profile<'static>,
-    /// The ebuild repository commit the stages are built from (`snapshot_treeish`): 7 to 40 hex
-    /// digits. `catalyst -s <treeish>` makes `<storedir>/snapshots/gentoo-<treeish>.sqfs`.
-    pub snapshot_treeish: &'static str,
-    /// `version_stamp`, the last part of the stages' file names (`openrc-20260101`).
-    pub version_stamp: &'static str,
+    /// The first part of `version_stamp`, the last part of the stages' file names: the spec gets
+    /// `<version_prefix>-<stamp>` (releng's `openrc-@TIMESTAMP@`), the stamp being the snapshot's
+    /// commit date unless one is given. Not `none` (catalyst's spec parser reads that as Python's None).
+    pub version_prefix: &'static str,
     /// `rel_type`, the folder under `<storedir>/builds/` the stages land in (`23.0-default`).
+    /// Not `none`, as `version_prefix`.
     pub rel_type: &'static str,
     /// stage1's `source_subpath`: the seed stage, relative to `<storedir>/builds/`, with or without
     /// its extension (`23.0-default/stage3-amd64-openrc-latest`).
@@ -496,8 +517,12 @@ pub struct Release {
     /// `pkgcache_path`, relative to catalyst's storedir (needs the `pkgcache` option).
     pub pkgcache_path: Option<&'static str>,
     /// `portage_confdir`: a folder of portage configuration copied into the stages, relative to the
-    /// workspace root.
+    /// workspace root (the spec gets it absolute: catalyst needs that).
     pub portage_confdir: Option<&'static str>,
+    /// `portage_prefix`: the name of the files and folders under `portage_confdir`'s `package.*`
+    /// folders (`package.use/<prefix>/...`). Catalyst removes those from the finished stage only when
+    /// it is set, so it goes with `portage_confdir`: without it the build's masks and USE would ship.
+    pub portage_prefix: Option<&'static str>,
     /// stage1's `common_flags` (COMMON_FLAGS of the new stage; stage2 and stage3 keep the flags of
     /// the stage they are built from, so catalyst reads this key in stage1 only).
     pub common_flags: Option<&'static str>,
@@ -547,26 +572,11 @@ impl Release {
             i += 1;
         }
         // `subarch` and `profile` were checked when they were made (their fields are private).
-        let treeish = self.snapshot_treeish.as_bytes();
-        let mut i = 0;
-        while i < treeish.len() {
-            if !matches!(treeish[i], b'0'..=b'9' | b'a'..=b'f') {
-                return Err(ReleaseError::at("snapshot_treeish", i, TREEISH_EXPECTED));
-            }
-            i += 1;
+        if let Err(e) = check_stamp_part("version_prefix", self.version_prefix) {
+            return Err(e);
         }
-        if treeish.len() < 7 || treeish.len() > 40 {
-            return Err(ReleaseError::at(
-                "snapshot_treeish",
-                if treeish.len() > 40 { 40 } else { treeish.len() },
-                TREEISH_EXPECTED,
-            ));
-        }
-        if let Err((position, expected)) = check_component(self.version_stamp.as_bytes(), 0, self.version_stamp.len()) {
-            return Err(ReleaseError::at("version_stamp", position, expected));
-        }
-        if let Err((position, expected)) = check_component(self.rel_type.as_bytes(), 0, self.rel_type.len()) {
-            return Err(ReleaseError::at("rel_type", position, expected));
+        if let Err(e) = check_stamp_part("rel_type", self.rel_type) {
+            return Err(e);
         }
         if let Err((position, expected)) = check_relative_path(self.seed.as_bytes(), 0, PATH_EXPECTED) {
             return Err(ReleaseError::at("seed", position, expected));
@@ -588,10 +598,31 @@ impl Release {
                 ));
             }
         }
-        if let Some(path) = self.portage_confdir {
-            if let Err((position, expected)) = check_relative_path(path.as_bytes(), 0, PATH_EXPECTED) {
-                return Err(ReleaseError::at("portage_confdir", position, expected));
+        match (self.portage_confdir, self.portage_prefix) {
+            (Some(path), Some(prefix)) => {
+                if let Err((position, expected)) = check_relative_path(path.as_bytes(), 0, PATH_EXPECTED) {
+                    return Err(ReleaseError::at("portage_confdir", position, expected));
+                }
+                if let Err((position, expected)) = check_component(prefix.as_bytes(), 0, prefix.len()) {
+                    return Err(ReleaseError::at("portage_prefix", position, expected));
+                }
             }
+            (Some(_), None) => {
+                return Err(ReleaseError::at(
+                    "portage_confdir",
+                    0,
+                    "a `portage_prefix` too (catalyst removes portage_confdir's package.* files from the stage only \
+                     when portage_prefix is set; without it they ship in the stage)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ReleaseError::at(
+                    "portage_prefix",
+                    0,
+                    "a `portage_confdir` too (the folder it names files in)",
+                ))
+            }
+            (None, None) => {}
         }
         if let Some(flags) = self.common_flags {
             if let Err((position, expected)) = check_flags(flags.as_bytes()) {
@@ -650,14 +681,14 @@ impl Release {
 const fn field_value(release: &Release, field: &str) -> &'static str {
     let value = match field.as_bytes() {
         b"name" => Some(release.name),
-        b"snapshot_treeish" => Some(release.snapshot_treeish),
-        b"version_stamp" => Some(release.version_stamp),
+        b"version_prefix" => Some(release.version_prefix),
         b"rel_type" => Some(release.rel_type),
         b"seed" => Some(release.seed),
         b"binhost" => release.binhost,
         b"binrepo_path" => release.binrepo_path,
         b"pkgcache_path" => release.pkgcache_path,
         b"portage_confdir" => release.portage_confdir,
+        b"portage_prefix" => release.portage_prefix,
         b"common_flags" => release.common_flags,
         _ => None,
     };
@@ -667,8 +698,31 @@ const fn field_value(release: &Release, field: &str) -> &'static str {
     }
 }
 
-const TREEISH_EXPECTED: &str = "a commit of the ebuild repository, 7 to 40 lowercase hex digits (`catalyst -s stable` \
-     names its snapshot after the commit it fetched, so a spec must name that commit)";
+const NONE_EXPECTED: &str = "a value other than `none` (catalyst's spec parser turns `none` into Python's None and \
+     then fails)";
+
+/// A version stamp as it goes into a spec (`<version_prefix>-<stamp>`, or a stamp given on the
+/// command line): a name catalyst can put in a file name, and not `none`.
+pub const fn check_version_stamp(stamp: &str) -> Result<(), ReleaseError> {
+    check_stamp_part("version_stamp", stamp)
+}
+
+/// `field`'s value is one name ([`check_component`]) and not `none` in any case.
+const fn check_stamp_part(field: &'static str, value: &str) -> Result<(), ReleaseError> {
+    if let Err((position, expected)) = check_component(value.as_bytes(), 0, value.len()) {
+        return Err(ReleaseError::at(field, position, expected));
+    }
+    let b = value.as_bytes();
+    if b.len() == 4
+        && b[0].eq_ignore_ascii_case(&b'n')
+        && b[1].eq_ignore_ascii_case(&b'o')
+        && b[2].eq_ignore_ascii_case(&b'n')
+        && b[3].eq_ignore_ascii_case(&b'e')
+    {
+        return Err(ReleaseError::at(field, 0, NONE_EXPECTED));
+    }
+    Ok(())
+}
 
 const PATH_EXPECTED: &str = "a relative path of names ([A-Za-z0-9_][A-Za-z0-9._+-]*) separated by `/`";
 
@@ -788,8 +842,7 @@ mod tests {
         name: "x86-64-test",
         subarch: crate::subarch!("x86_64"),
         profile: crate::profile!("gentoo:default/linux/amd64/23.0/no-multilib"),
-        snapshot_treeish: "0123abc",
-        version_stamp: "2026.01_rc1+x",
+        version_prefix: "2026.01_rc1+x",
         rel_type: "23.0-default",
         seed: "seeds/stage3-amd64-openrc-latest.tar.xz",
         compression: Compression::Lbzip2,
@@ -800,6 +853,7 @@ mod tests {
         binrepo_path: Some("amd64/binpackages/23.0/x86-64"),
         pkgcache_path: Some("packages/x"),
         portage_confdir: Some("catalyst/portage"),
+        portage_prefix: Some("ours"),
         common_flags: Some("-O2 -pipe"),
     }
     .checked();
@@ -865,11 +919,17 @@ mod tests {
             error(Release { name: "amd64/x", ..VALID }),
             ("name", 5, "a lowercase name character ([a-z0-9._-])")
         );
-        assert_eq!(error(Release { snapshot_treeish: "stable", ..VALID }), ("snapshot_treeish", 0, TREEISH_EXPECTED));
-        assert_eq!(error(Release { snapshot_treeish: "abc", ..VALID }).1, 3);
-        assert_eq!(error(Release { snapshot_treeish: "a".repeat(41).leak(), ..VALID }).1, 40);
-        assert_eq!(error(Release { version_stamp: "2026 01", ..VALID }).0, "version_stamp");
-        assert_eq!(error(Release { version_stamp: "", ..VALID }).0, "version_stamp");
+        assert_eq!(error(Release { version_prefix: "2026 01", ..VALID }).0, "version_prefix");
+        assert_eq!(error(Release { version_prefix: "", ..VALID }).0, "version_prefix");
+        assert_eq!(error(Release { version_prefix: "None", ..VALID }), ("version_prefix", 0, NONE_EXPECTED));
+        assert_eq!(error(Release { rel_type: "none", ..VALID }), ("rel_type", 0, NONE_EXPECTED));
+        assert_eq!(Release { rel_type: "nones", version_prefix: "none-x", ..VALID }.validate(), Ok(()));
+        assert_eq!(
+            check_version_stamp("NONE").map_err(|e| (e.field, e.expected)),
+            Err(("version_stamp", NONE_EXPECTED))
+        );
+        assert_eq!(check_version_stamp("openrc-20260101T000000Z"), Ok(()));
+        assert_eq!(check_version_stamp("a/b").map_err(|e| e.position), Err(1));
         assert_eq!(
             error(Release { rel_type: "23.0/default", ..VALID }),
             ("rel_type", 4, "a name character ([A-Za-z0-9._+-])")
@@ -903,6 +963,16 @@ mod tests {
         assert_eq!(error(Release { binrepo_path: None, ..VALID }).0, "binhost");
         let without_binaries = Release { binhost: None, binrepo_path: None, ..VALID };
         assert_eq!(without_binaries.validate(), Ok(()));
+        let (field, _, expected) = error(Release { portage_prefix: None, ..VALID });
+        assert_eq!(field, "portage_confdir");
+        assert!(expected.contains("ship in the stage"), "{expected}");
+        assert_eq!(error(Release { portage_confdir: None, ..VALID }).0, "portage_prefix");
+        assert_eq!(
+            error(Release { portage_prefix: Some("re/leng"), ..VALID }),
+            ("portage_prefix", 2, "a name character ([A-Za-z0-9._+-])")
+        );
+        let without_config = Release { portage_confdir: None, portage_prefix: None, ..VALID };
+        assert_eq!(without_config.validate(), Ok(()));
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub const TEST_TOOLS: &[Tool] = &[
     Tool { command: "gpg", debian_package: "gpg", why: "signs and verifies test artifacts" },
     Tool { command: "htpasswd", debian_package: "apache2-utils", why: "makes the test registry's password file" },
     Tool { command: "setcap", debian_package: "libcap2-bin", why: "gives a test stage3's file a capability" },
+    Tool {
+        command: "rdsquashfs",
+        debian_package: "squashfs-tools-ng",
+        why: "checks catalyst snapshots (tar2sqfs makes the test ones)",
+    },
 ];
 
 /// Whether `command` is on PATH.

@@ -12,6 +12,10 @@ use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+fn serialize_options<S: serde::Serializer>(options: &[image_defs::CatalystOption], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(options.iter().map(|option| option.as_str()))
+}
+
 /// The settings file's name, at the workspace root.
 pub const SETTINGS_FILE: &str = "buildah-gentoo.toml";
 
@@ -50,6 +54,18 @@ pub struct Settings {
     /// catalyst's `storedir` (`cargo xtask catalyst`): seeds under `builds/`, snapshots under
     /// `snapshots/`, the built stages under `builds/<rel_type>/`. Absolute.
     pub catalyst_storedir: Utf8PathBuf,
+    /// catalyst.conf `jobs` (MAKEOPTS `-j`); `None`: the host's cores.
+    pub catalyst_jobs: Option<u32>,
+    /// catalyst.conf `load-average` (MAKEOPTS `-l`); `None`: the host's cores.
+    pub catalyst_load_average: Option<u32>,
+    /// catalyst.conf `envscript`: a shell file catalyst sources before building (proxies, ...). Absolute.
+    pub catalyst_envscript: Option<Utf8PathBuf>,
+    /// catalyst.conf `distdir`: the host's distfiles folder mounted into the builds. Absolute;
+    /// `None`: catalyst's default, portage's DISTDIR.
+    pub catalyst_distdir: Option<Utf8PathBuf>,
+    /// catalyst.conf `options` added to every release's own (`ccache`, `keepwork`, ...).
+    #[serde(serialize_with = "serialize_options")]
+    pub catalyst_options: Vec<image_defs::CatalystOption>,
     /// The date every image carries (seconds since 1970): its creation time, its files' mtimes, its
     /// SBOM's date. `None`: derived from the ebuild repository (see [`crate::source_date`]).
     pub source_date_epoch: Option<i64>,
@@ -310,6 +326,21 @@ settings_layer! {
         /// catalyst's storedir (file, `BUILDAH_GENTOO_CATALYST_STOREDIR`).
         #[arg(skip)]
         pub catalyst_storedir: Option<Utf8PathBuf>,
+        /// catalyst.conf `jobs` (file, `BUILDAH_GENTOO_CATALYST_JOBS`).
+        #[arg(skip)]
+        pub catalyst_jobs: Option<u32>,
+        /// catalyst.conf `load-average` (file, `BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE`).
+        #[arg(skip)]
+        pub catalyst_load_average: Option<u32>,
+        /// catalyst.conf `envscript` (file, `BUILDAH_GENTOO_CATALYST_ENVSCRIPT`).
+        #[arg(skip)]
+        pub catalyst_envscript: Option<Utf8PathBuf>,
+        /// catalyst.conf `distdir` (file, `BUILDAH_GENTOO_CATALYST_DISTDIR`).
+        #[arg(skip)]
+        pub catalyst_distdir: Option<Utf8PathBuf>,
+        /// catalyst.conf `options` added to every release's (file only).
+        #[arg(skip)]
+        pub catalyst_options: Option<Vec<String>>,
 
         // Reproducibility.
         /// The images' date (file, `SOURCE_DATE_EPOCH`).
@@ -332,7 +363,7 @@ impl SettingsLayer {
 
     /// These settings on top of `defaults`: the concrete settings, before paths are made absolute
     /// and the result is checked (see [`Settings::load`]).
-    pub fn resolve(self, defaults: Settings) -> Settings {
+    pub fn resolve(self, defaults: Settings) -> Result<Settings> {
         // Destructured, so that a key added to the layer and not resolved here does not compile quietly.
         let SettingsLayer {
             namespace,
@@ -349,11 +380,28 @@ impl SettingsLayer {
             binhost_keyring,
             binhost_publish,
             catalyst_storedir,
+            catalyst_jobs,
+            catalyst_load_average,
+            catalyst_envscript,
+            catalyst_distdir,
+            catalyst_options,
             source_date_epoch,
             omit_history,
             source,
         } = self;
-        Settings {
+        let catalyst_options = match catalyst_options {
+            None => defaults.catalyst_options,
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    image_defs::CatalystOption::parse(name).with_context(|| {
+                        let known: Vec<&str> = image_defs::CatalystOption::ALL.iter().map(|o| o.as_str()).collect();
+                        format!("catalyst-options: `{name}` is not a catalyst option; known: {}", known.join(", "))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        Ok(Settings {
             namespace: namespace.unwrap_or(defaults.namespace),
             isolation: isolation.unwrap_or(defaults.isolation),
             cache_dir: cache_dir.unwrap_or(defaults.cache_dir),
@@ -368,10 +416,15 @@ impl SettingsLayer {
             binhost_keyring: binhost_keyring.or(defaults.binhost_keyring),
             binhost_publish: binhost_publish.or(defaults.binhost_publish),
             catalyst_storedir: catalyst_storedir.unwrap_or(defaults.catalyst_storedir),
+            catalyst_jobs: catalyst_jobs.or(defaults.catalyst_jobs),
+            catalyst_load_average: catalyst_load_average.or(defaults.catalyst_load_average),
+            catalyst_envscript: catalyst_envscript.or(defaults.catalyst_envscript),
+            catalyst_distdir: catalyst_distdir.or(defaults.catalyst_distdir),
+            catalyst_options,
             source_date_epoch: source_date_epoch.or(defaults.source_date_epoch),
             omit_history: omit_history.unwrap_or(defaults.omit_history),
             source: source.or(defaults.source),
-        }
+        })
     }
 }
 
@@ -424,6 +477,17 @@ impl SettingsArgs {
         let layer = &mut args.layer;
         layer.site_ca = env("BUILDAH_GENTOO_SITE_CA").map(Utf8PathBuf::from);
         layer.catalyst_storedir = env("BUILDAH_GENTOO_CATALYST_STOREDIR").map(Utf8PathBuf::from);
+        let whole_number = |name: &str| -> Result<Option<u32>> {
+            env(name)
+                .map(|value| {
+                    value.trim().parse().map_err(|_| anyhow::anyhow!("{name} `{value}` is not a whole number"))
+                })
+                .transpose()
+        };
+        layer.catalyst_jobs = whole_number("BUILDAH_GENTOO_CATALYST_JOBS")?;
+        layer.catalyst_load_average = whole_number("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE")?;
+        layer.catalyst_envscript = env("BUILDAH_GENTOO_CATALYST_ENVSCRIPT").map(Utf8PathBuf::from);
+        layer.catalyst_distdir = env("BUILDAH_GENTOO_CATALYST_DISTDIR").map(Utf8PathBuf::from);
         if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
             let epoch = value.trim().parse().map_err(|_| {
                 anyhow::anyhow!("SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01")
@@ -453,6 +517,11 @@ impl Settings {
             binhost_publish: None,
             // catalyst's own default (catalyst/defaults.py `confdefaults`).
             catalyst_storedir: "/var/tmp/catalyst".into(),
+            catalyst_jobs: None,
+            catalyst_load_average: None,
+            catalyst_envscript: None,
+            catalyst_distdir: None,
+            catalyst_options: Vec::new(),
             source_date_epoch: None,
             omit_history: false,
             source: None,
@@ -477,7 +546,7 @@ impl Settings {
             SettingsLayer::default()
         };
 
-        let mut settings = layer.over(from_file).resolve(defaults);
+        let mut settings = layer.over(from_file).resolve(defaults)?;
         for path in
             [&mut settings.certs_dir, &mut settings.authfile, &mut settings.binhost_keyring].into_iter().flatten()
         {
@@ -544,6 +613,14 @@ impl Settings {
         }
         if self.catalyst_storedir.is_relative() {
             bail!("catalyst storedir `{}` must be an absolute path", self.catalyst_storedir);
+        }
+        for (key, path) in [("envscript", &self.catalyst_envscript), ("distdir", &self.catalyst_distdir)] {
+            if let Some(path) = path.as_ref().filter(|path| path.is_relative()) {
+                bail!("catalyst {key} `{path}` must be an absolute path (catalyst reads it on its own host)");
+            }
+        }
+        if self.catalyst_jobs == Some(0) || self.catalyst_load_average == Some(0) {
+            bail!("catalyst jobs and load-average must be at least 1");
         }
         let mut names = std::collections::BTreeSet::new();
         for binhost in &self.binhosts {
@@ -659,6 +736,24 @@ mod tests {
         };
         let settings = load(Some(file), &[("BUILDAH_GENTOO_NAMESPACE", "localhost/env")], flags).unwrap();
         assert_eq!(settings.namespace, "localhost/mine");
+    }
+
+    #[test]
+    fn catalyst_conf_settings_from_file_or_env() {
+        let defaults = load(None, &[], SettingsArgs::default()).unwrap();
+        assert_eq!((defaults.catalyst_jobs, defaults.catalyst_load_average), (None, None));
+        let file = "catalyst-jobs = 8\ncatalyst-load-average = 10\ncatalyst-distdir = \"/srv/distfiles\"\n\
+                    catalyst-options = [\"ccache\", \"keepwork\"]\n";
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_CATALYST_JOBS", "4")], SettingsArgs::default()).unwrap();
+        assert_eq!((settings.catalyst_jobs, settings.catalyst_load_average), (Some(4), Some(10)));
+        assert_eq!(settings.catalyst_distdir.as_deref(), Some(Utf8Path::new("/srv/distfiles")));
+        assert_eq!(settings.catalyst_options.len(), 2);
+        let error = load(Some("catalyst-options = [\"ccahce\"]\n"), &[], SettingsArgs::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("`ccahce` is not a catalyst option; known: autoresume"), "{error:#}");
+        let error = load(None, &[("BUILDAH_GENTOO_CATALYST_ENVSCRIPT", "catalystrc")], SettingsArgs::default());
+        assert!(format!("{:#}", error.unwrap_err()).contains("must be an absolute path"));
+        assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_JOBS", "0")], SettingsArgs::default()).is_err());
+        assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", "2.5")], SettingsArgs::default()).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::release::{CatalystOption, Compression, Release, Stages};
+use crate::release::{Compression, Release, Stages};
 use crate::{profile, subarch};
 
 /// amd64 OpenRC stages from the current official stage3, as releng's
@@ -7,18 +7,18 @@ pub const AMD64_OPENRC: Release = Release {
     name: "amd64-openrc",
     subarch: subarch!("amd64"),
     profile: profile!("default/linux/amd64/23.0"),
-    snapshot_treeish: super::SNAPSHOT,
-    version_stamp: "openrc-20260101",
+    version_prefix: "openrc",
     rel_type: "23.0-default",
     seed: "23.0-default/stage3-amd64-openrc-latest",
-    compression: Compression::Xz,
+    compression: Compression::Pixz,
     stages: Stages::Stage1Stage3,
     update_seed: true,
-    options: &[CatalystOption::Pkgcache, CatalystOption::Seedcache],
-    binhost: None,
-    binrepo_path: None,
+    options: super::RELENG_OPTIONS,
+    binhost: Some(super::GENTOO_BINHOST),
+    binrepo_path: Some("amd64/binpackages/23.0/x86-64"),
     pkgcache_path: None,
-    portage_confdir: None,
+    portage_confdir: Some(super::RELENG_PORTAGE_CONFDIR),
+    portage_prefix: Some(super::RELENG_PORTAGE_PREFIX),
     common_flags: None,
 }
 .checked();

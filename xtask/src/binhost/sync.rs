@@ -72,7 +72,13 @@ pub fn local_keys(cache_dir: &Utf8Path) -> Result<Vec<String>> {
 
 /// Publishes `<cache-dir>/binpkgs/<key>` to `<target>/<key>`.
 pub fn sync_key(sh: &Shell, cache_dir: &Utf8Path, key: &str, target: &Target, dry_run: bool) -> Result<KeyReport> {
-    let pkgdir = cache_dir.join("binpkgs").join(key);
+    sync_folder(sh, &cache_dir.join("binpkgs").join(key), key, target, dry_run)
+}
+
+/// Publishes the package folder `pkgdir` (a `Packages` index and its packages, such as a catalyst
+/// package cache) to `<target>/<key>`.
+pub fn sync_folder(sh: &Shell, pkgdir: &Utf8Path, key: &str, target: &Target, dry_run: bool) -> Result<KeyReport> {
+    let pkgdir = pkgdir.to_owned();
     let index_path = pkgdir.join("Packages");
     let text = std::fs::read_to_string(&index_path)
         .with_context(|| format!("reading {index_path} (no packages were built for root `{key}`?)"))?;

@@ -30,6 +30,11 @@ pub struct SyncArgs {
     /// ssh); default: the `binhost-publish` setting.
     #[arg(long, value_name = "TARGET")]
     pub to: Option<String>,
+    /// Publish this catalyst release's stage3 package cache (`<catalyst-storedir>/packages/<rel_type>/
+    /// stage3-<subarch>`, catalyst's default) as root key `catalyst_<rel_type>_stage3-<subarch>`
+    /// instead of the local roots; repeatable.
+    #[arg(long, value_name = "RELEASE")]
+    pub catalyst: Vec<String>,
     /// Print what would be uploaded (and the rsync command lines) without changing the binhost.
     #[arg(long)]
     pub dry_run: bool,
@@ -52,14 +57,26 @@ fn run_sync(context: &Context, args: &SyncArgs) -> Result<ExitCode> {
     };
     let target = Target::parse(&text)?;
     let cache_dir = &context.settings.cache_dir;
-    let keys = if args.root_key.is_empty() { sync::local_keys(cache_dir)? } else { args.root_key.clone() };
-    if keys.is_empty() {
-        bail!("no binary packages in {cache_dir}/binpkgs: build some images first");
-    }
+    let folders: Vec<(String, camino::Utf8PathBuf)> = if !args.catalyst.is_empty() {
+        let mut folders = Vec::new();
+        for name in &args.catalyst {
+            let folder = crate::catalyst::package_cache(name, &context.settings)?;
+            if !folders.contains(&folder) {
+                folders.push(folder);
+            }
+        }
+        folders
+    } else {
+        let keys = if args.root_key.is_empty() { sync::local_keys(cache_dir)? } else { args.root_key.clone() };
+        if keys.is_empty() {
+            bail!("no binary packages in {cache_dir}/binpkgs: build some images first");
+        }
+        keys.into_iter().map(|key| (key.clone(), cache_dir.join("binpkgs").join(key))).collect()
+    };
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);
-    for key in &keys {
-        let report = sync::sync_key(&sh, cache_dir, key, &target, args.dry_run)
+    for (key, pkgdir) in &folders {
+        let report = sync::sync_folder(&sh, pkgdir, key, &target, args.dry_run)
             .with_context(|| format!("binhost sync of root `{key}`"))?;
         for warning in &report.warnings {
             eprintln!("warning: {key}: {warning}");
