@@ -27,7 +27,7 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         date_tag: "20260101".to_owned(),
         rig_root: "localhost/buildah-gentoo/rig-root:0123456789ab".to_owned(),
         tarballs: Default::default(),
-        source_dates: xtask::source_date::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
+        source_dates: xtask::plan::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
         storage: Default::default(),
         repositories: Default::default(),
         // Read from the workspace, as gathering the inputs does: the images' own files.

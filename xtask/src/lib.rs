@@ -14,5 +14,4 @@ pub mod plan;
 pub mod prerequisites;
 pub mod sbom;
 pub mod settings;
-pub mod source_date;
 pub mod workspace;

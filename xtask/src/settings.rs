@@ -67,7 +67,7 @@ pub struct Settings {
     #[serde(serialize_with = "serialize_options")]
     pub catalyst_options: Vec<image_defs::CatalystOption>,
     /// The date every image carries (seconds since 1970): its creation time, its files' mtimes, its
-    /// SBOM's date. `None`: derived from the ebuild repository (see [`crate::source_date`]).
+    /// SBOM's date. `None`: derived from the ebuild repository (see `execute::source_date`).
     pub source_date_epoch: Option<i64>,
     /// Commit images without build history (`buildah commit --omit-history`).
     pub omit_history: bool,

@@ -70,7 +70,7 @@ pub fn register_and_plan(images: &[&'static dyn Image]) -> Result<usize> {
         date_tag: "20260101".into(),
         rig_root: "localhost/buildah-gentoo/rig-root:bench".into(),
         tarballs: Default::default(),
-        source_dates: crate::source_date::SourceDates { rig: 0, repository: 0 },
+        source_dates: crate::plan::SourceDates { rig: 0, repository: 0 },
         storage: Default::default(),
         repositories: Default::default(),
         copied_files: Default::default(),

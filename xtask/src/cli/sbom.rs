@@ -33,7 +33,7 @@ pub fn run(context: &Context, args: &SbomArgs) -> Result<ExitCode> {
         anyhow::anyhow!("no image is named `{}`; known images: {}", args.image, known.join(", "))
     })?;
     if let (Some(root), Some(output)) = (&args.from_root, &args.output) {
-        let dates = crate::source_date::SourceDates::resolve(&context.workspace, &context.settings);
+        let dates = crate::execute::source_date::source_dates(&context.workspace, &context.settings);
         let created = args.created.unwrap_or(match context.registry.root_of(image) {
             image_defs::Root::Rig => dates.rig,
             _ => dates.repository,

@@ -13,7 +13,6 @@ use xshell::Shell;
 use crate::hash::{file_hash, tree_hash};
 use crate::plan::{ImageIndex, PlanInputs, RepositoryIdentities, RIG_REPOSITORY};
 use crate::settings::{RepositorySource, Settings};
-use crate::source_date::SourceDates;
 
 /// What a command plans: these images, forced or not.
 pub struct Request<'a> {
@@ -52,7 +51,7 @@ pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
         date_tag: crate::clock::today_utc(),
         rig_root,
         tarballs: super::root_import::resolve_all(workspace, settings, registry, images)?,
-        source_dates: SourceDates::resolve(workspace, settings),
+        source_dates: super::source_date::source_dates(workspace, settings),
         storage,
         repositories,
         copied_files: copied_files(workspace, settings, images)?,
@@ -65,7 +64,7 @@ pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
 fn main_repository_identity(settings: &Settings, storage: &ImageIndex) -> String {
     match &settings.repository {
         RepositorySource::Folder(path) => {
-            let stamp = crate::source_date::TIMESTAMP_FILES
+            let stamp = super::source_date::TIMESTAMP_FILES
                 .iter()
                 .find_map(|file| std::fs::read_to_string(path.join(file)).ok())
                 .unwrap_or_default();

@@ -12,6 +12,7 @@ pub mod rig_root;
 pub mod root_import;
 mod runner;
 mod schedule;
+pub mod source_date;
 pub mod storage;
 pub mod summary;
 

@@ -558,7 +558,7 @@ mod tests {
 
     use super::*;
     use crate::plan::binpkg_key;
-    use crate::source_date::SourceDates;
+    use crate::plan::SourceDates;
 
     fn inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanInputs<'a> {
         PlanInputs {

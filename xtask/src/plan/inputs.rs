@@ -7,7 +7,6 @@ use image_defs::{Image, Registry, Root};
 
 use super::{ImageIndex, TarballImport};
 use crate::settings::{BinhostTls, Settings};
-use crate::source_date::SourceDates;
 
 #[derive(Clone)]
 pub struct PlanInputs<'a> {
@@ -34,6 +33,14 @@ pub struct PlanInputs<'a> {
     /// Plan images whose inputs did not change too (`build --force`, and `plan`, which prints the
     /// whole build).
     pub force: bool,
+}
+
+/// SOURCE_DATE_EPOCH of one run: the one date an image carries (its creation time, every file's
+/// mtime, its SBOM's date), for rig images (from `tests/rig/repo`) and for the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceDates {
+    pub rig: i64,
+    pub repository: i64,
 }
 
 /// The state of the ebuild repositories, part of every input hash: a new snapshot rebuilds.

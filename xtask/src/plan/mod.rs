@@ -32,7 +32,7 @@ pub use command::{Command, Form, Piece, Var, Word};
 pub use emerge::binpkg_key;
 pub use image::plan_image;
 pub use input_hash::input_hash;
-pub use inputs::{PlanInputs, RepositoryIdentities};
+pub use inputs::{PlanInputs, RepositoryIdentities, SourceDates};
 pub use portage_files::{file_stem, ContextFile};
 pub use root_import::TarballImport;
 pub use step::{ConfigOption, Mount, Pull, Step};

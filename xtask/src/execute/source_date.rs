@@ -4,6 +4,7 @@
 
 use camino::Utf8Path;
 
+use crate::plan::SourceDates;
 use crate::settings::{RepositorySource, Settings};
 
 /// Where a repository records when it was snapshotted, in the order they are tried: rsync and
@@ -11,28 +12,19 @@ use crate::settings::{RepositorySource, Settings};
 /// `<commit> <seconds> ...`), and `timestamp.x` (`<seconds> ...`).
 pub const TIMESTAMP_FILES: &[&str] = &["metadata/timestamp.chk", "metadata/timestamp.commit", "metadata/timestamp.x"];
 
-/// The dates of one build run: one for rig images (from `tests/rig/repo`), one for the others.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SourceDates {
-    pub rig: i64,
-    pub repository: i64,
-}
-
-impl SourceDates {
-    /// The setting (`source-date-epoch`, or the `SOURCE_DATE_EPOCH` environment variable) for every
-    /// image; else each repository's snapshot date ([`snapshot_date`]); else 0 (1970-01-01), e.g. for
-    /// a repository image, whose files are not on the host before the build.
-    pub fn resolve(workspace: &Utf8Path, settings: &Settings) -> SourceDates {
-        if let Some(epoch) = settings.source_date_epoch {
-            return SourceDates { rig: epoch, repository: epoch };
-        }
-        let rig = snapshot_date(&workspace.join(crate::plan::RIG_REPOSITORY)).unwrap_or(0);
-        let repository = match &settings.repository {
-            RepositorySource::Folder(path) => snapshot_date(path).unwrap_or(0),
-            RepositorySource::Image(_) => 0,
-        };
-        SourceDates { rig, repository }
+/// The dates of one run: the setting (`source-date-epoch`, or the `SOURCE_DATE_EPOCH` environment
+/// variable) for every image; else each repository's snapshot date ([`snapshot_date`]); else 0
+/// (1970-01-01), e.g. for a repository image, whose files are not on the host before the build.
+pub fn source_dates(workspace: &Utf8Path, settings: &Settings) -> SourceDates {
+    if let Some(epoch) = settings.source_date_epoch {
+        return SourceDates { rig: epoch, repository: epoch };
     }
+    let rig = snapshot_date(&workspace.join(crate::plan::RIG_REPOSITORY)).unwrap_or(0);
+    let repository = match &settings.repository {
+        RepositorySource::Folder(path) => snapshot_date(path).unwrap_or(0),
+        RepositorySource::Image(_) => 0,
+    };
+    SourceDates { rig, repository }
 }
 
 /// The snapshot date of the repository at `dir`, from the first of [`TIMESTAMP_FILES`] that it has
