@@ -82,7 +82,9 @@ fn bench_quick_measures_planning_at_scale() {
     );
     assert!(rows.iter().all(|row| row.samples.runs() == 3), "{rows:?}");
     let (small, large, growth) = (&rows[0], &rows[1], &rows[2]);
-    assert!(large.samples.median() > small.samples.median(), "{rows:?}");
+    // No wall-clock comparison (machines are noisy): what was timed is checked by counting instead.
+    let chain = xtask::bench::synthetic::chain_and_fan(1_000, xtask::bench::synthetic::FAN);
+    assert_eq!(xtask::bench::synthetic::register_and_plan(&chain).unwrap(), 1_000);
     let expected = large.samples.median().as_secs_f64() / small.samples.median().as_secs_f64();
     assert!((growth.ratio.unwrap() - expected).abs() < 1e-9, "{rows:?}");
     let table = bench::table::render(&rows);

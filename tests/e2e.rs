@@ -663,6 +663,39 @@ fn ctrl_c_leaves_no_working_container_and_moves_no_tag() {
     assert!(log_text.contains(&format!("buildah rm {} (clean-up)", during[0].name)), "{log_text}");
 }
 
+/// Ctrl-C at a known step of every phase (`buildah from`, the emerge `buildah run`, `buildah commit`,
+/// `buildah tag`), held there by a recorder in front of the real buildah until the test interrupts:
+/// exit 130, no working container, no new image, every tag where it was.
+#[test]
+fn ctrl_c_at_every_step_leaves_nothing_and_moves_no_tag() {
+    let session = Session::start("sigsteps");
+    let ws = Workspace::copy();
+    session.xtask(&ws, &["build", "rig/greeter"]).expect_success();
+    let references = session.references();
+    let recorder = BuildahRecorder::new();
+    let path = recorder.path();
+    for subcommand in ["from", "run", "commit", "tag"] {
+        let containers_before = containers();
+        let images_before: BTreeSet<String> = stored_images().into_iter().map(|image| image.id).collect();
+        let pause = recorder.pause_dir(subcommand);
+        let env = [("PATH", path.as_str()), ("BUILDAH_PAUSE_ON", subcommand), ("BUILDAH_PAUSE_DIR", pause.as_str())];
+        let args = ["build", "--force", "--no-deps", "rig/greeter"];
+        let build = session.spawn_xtask_with_env(&ws, &session.cache_dir(), &args, &env);
+        wait_for_file(&pause.join("paused"), Duration::from_secs(300));
+        build.signal_group(libc::SIGINT);
+        let (finished, _) = build.finish(Duration::from_secs(120));
+        assert_eq!(finished.code, Some(130), "at `buildah {subcommand}`: {}", finished.describe());
+        assert_ne!(finished.result_of("rig/greeter"), Some("built"), "{}", finished.describe());
+        let left = session.new_containers(&containers_before, &containers());
+        assert!(left.is_empty(), "at `buildah {subcommand}`: containers left: {left:#?}");
+        let new_images: Vec<String> =
+            stored_images().into_iter().map(|image| image.id).filter(|id| !images_before.contains(id)).collect();
+        assert!(new_images.is_empty(), "at `buildah {subcommand}`: images left: {new_images:?}");
+        assert_eq!(session.references(), references, "at `buildah {subcommand}`: tags changed");
+        eprintln!("e2e sigsteps: interrupted at `buildah {subcommand}`: clean");
+    }
+}
+
 /// 8b. A `--force` rebuild whose inputs did not change keeps its `:inputs-<hash>` tag, so the next
 /// plain build finds it up to date.
 ///

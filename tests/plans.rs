@@ -168,7 +168,7 @@ fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
     let script = script::render(&busybox, "rig/busybox");
     assert!(!script.contains("provided=$("), "{script}");
     assert!(script.contains("--label 'io.buildah-gentoo.provided='"), "{script}");
-    assert_eq!(busybox.images[0].base, "scratch");
+    assert_eq!(busybox.images[0].base, plan::Base::Scratch);
 }
 
 /// The input hash is a value of the plan when every image an image starts from is in storage, and a
@@ -296,7 +296,7 @@ fn a_tarball_root_is_checked_and_imported_before_the_images_on_it() {
     inputs.tarballs.insert(TARBALL.into(), import.clone());
     let plan = plan::plan(&[&OWN], &inputs).unwrap();
     assert_eq!(plan.roots.len(), 1);
-    assert_eq!(plan.images[0].base, import.digest_tag());
+    assert_eq!(plan.images[0].base, plan::Base::Image(import.digest_tag()));
     assert_eq!(
         plan.roots[0].context_files[0].contents,
         format!("{}  {TARBALL}\n", "0123456789abcdef".repeat(8)),
@@ -329,7 +329,7 @@ fn a_registry_root_pinned_by_digest_is_used_verbatim() {
     let registry = Registry::new(vec![&PINNED_IMAGE]).unwrap();
     let settings = fixed_settings();
     let plan = plan::plan(&[&PINNED_IMAGE], &fixed_inputs(&registry, &settings)).unwrap();
-    assert_eq!(plan.images[0].base, PINNED);
+    assert_eq!(plan.images[0].base, plan::Base::Image(PINNED.into()));
     let script = script::render(&plan, "pinned");
     assert!(
         script

@@ -139,7 +139,8 @@ fn the_example_images_are_valid() {
     let registry = Registry::global().unwrap_or_else(|e| panic!("{e}"));
     assert!(registry.get("nginx").is_some());
     let error = registry.lookup("ngnix").err().expect("no such image");
-    assert!(error.starts_with("no image named `ngnix`; known images: stage3, "), "{error}");
+    assert_eq!((error.name.as_str(), error.known.first().copied()), ("ngnix", Some("stage3")));
+    assert!(error.to_string().starts_with("no image named `ngnix`; known images: stage3, "), "{error}");
 }
 
 #[test]

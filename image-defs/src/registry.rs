@@ -33,6 +33,22 @@ pub enum ResolvedParent {
     Root(Root),
 }
 
+/// A name that is no image of the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownImage {
+    pub name: String,
+    /// The registry's images, in build order.
+    pub known: Vec<&'static str>,
+}
+
+impl fmt::Display for UnknownImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no image named `{}`; known images: {}", self.name, self.known.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownImage {}
+
 /// Everything wrong with a set of image definitions (all problems, not just the first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryError {
@@ -158,7 +174,7 @@ impl Registry {
     }
 
     /// The image with this name, or an error that lists the known names.
-    pub fn lookup(&self, name: &str) -> Result<&'static dyn Image, String> {
+    pub fn lookup(&self, name: &str) -> Result<&'static dyn Image, UnknownImage> {
         self.require(name).map(|index| self.images[index])
     }
 
@@ -223,7 +239,7 @@ impl Registry {
     }
 
     /// The named images plus everything they need (ancestors and builders), in build order.
-    pub fn with_ancestors(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, String> {
+    pub fn with_ancestors(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, UnknownImage> {
         let mut wanted = BTreeSet::new();
         let mut todo = Vec::new();
         for name in names {
@@ -238,7 +254,7 @@ impl Registry {
     }
 
     /// The named images only, in build order.
-    pub fn selected(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, String> {
+    pub fn selected(&self, names: &[&str]) -> Result<Vec<&'static dyn Image>, UnknownImage> {
         let mut wanted = BTreeSet::new();
         for name in names {
             wanted.insert(self.require(name)?);
@@ -246,10 +262,10 @@ impl Registry {
         Ok(self.order.iter().filter(|i| wanted.contains(i)).map(|&i| self.images[i]).collect())
     }
 
-    fn require(&self, name: &str) -> Result<usize, String> {
-        self.index_of(name).ok_or_else(|| {
-            let known: Vec<&str> = self.in_order().map(|image| image.name()).collect();
-            format!("no image named `{name}`; known images: {}", known.join(", "))
+    fn require(&self, name: &str) -> Result<usize, UnknownImage> {
+        self.index_of(name).ok_or_else(|| UnknownImage {
+            name: name.to_owned(),
+            known: self.in_order().map(|image| image.name()).collect(),
         })
     }
 

@@ -885,9 +885,34 @@ impl Session {
         finished
     }
 
+    /// Like [`Session::xtask`], with extra environment variables.
+    pub fn xtask_with_env(&self, workspace: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Finished {
+        let summary = workspace.summary_path();
+        let _ = std::fs::remove_file(&summary);
+        let mut command = self.command(workspace, &self.cache_dir(), args);
+        command.envs(env.iter().copied());
+        let mut finished = run(command);
+        finished.summary_json =
+            std::fs::read_to_string(&summary).ok().and_then(|text| serde_json::from_str(&text).ok());
+        self.remember_ids();
+        finished
+    }
+
     /// Starts `cargo xtask ...` in its own process group, its stdout read line by line as it comes.
     pub fn spawn_xtask(&self, workspace: &Workspace, cache: &Utf8Path, args: &[&str]) -> Streaming {
+        self.spawn_xtask_with_env(workspace, cache, args, &[])
+    }
+
+    /// Like [`Session::spawn_xtask`], with extra environment variables.
+    pub fn spawn_xtask_with_env(
+        &self,
+        workspace: &Workspace,
+        cache: &Utf8Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Streaming {
         let mut command = self.command(workspace, cache, args);
+        command.envs(env.iter().copied());
         command.process_group(0).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         Streaming::start(command, Some(workspace.summary_path()))
     }
@@ -1139,5 +1164,95 @@ pub fn grep_files(needles: &Utf8Path, paths: &[&str]) -> Vec<String> {
         Some(0) => finished.stdout.lines().map(str::to_owned).collect(),
         Some(1) => Vec::new(),
         _ => panic!("grep failed:\n{}", finished.describe()),
+    }
+}
+
+/// Waits until `path` exists (an event a process signals by creating the file).
+#[track_caller]
+pub fn wait_for_file(path: &Utf8Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{path} did not appear within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watching buildah
+
+/// A folder with a `buildah` that records every call's argv (NUL-separated, one record a call) in a
+/// log, then runs the real buildah: put it first on `PATH` to see exactly what a process ran.
+pub struct BuildahRecorder {
+    dir: TempDir,
+}
+
+impl BuildahRecorder {
+    pub fn new() -> BuildahRecorder {
+        let real = std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("buildah")).find(|path| path.is_file()))
+            .expect("buildah on PATH");
+        let dir = tempfile::Builder::new().prefix("buildah-recorder-").tempdir().unwrap();
+        // With BUILDAH_PAUSE_ON=<subcommand>, the first such call marks `$BUILDAH_PAUSE_DIR/paused`
+        // and waits for a writer on the fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops a
+        // build at a known step.
+        let script = format!(
+            "#!/bin/sh\n\
+             log=\"${{BUILDAH_ARGV_LOG:-/dev/null}}\"\n\
+             printf '%s\\0' \"$@\" >> \"$log\"\n\
+             printf 'END\\0' >> \"$log\"\n\
+             if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && [ ! -e \"$BUILDAH_PAUSE_DIR/paused\" ]; then\n\
+             \x20 : > \"$BUILDAH_PAUSE_DIR/paused\"\n\
+             \x20 read -r _ < \"$BUILDAH_PAUSE_DIR/go\"\n\
+             fi\n\
+             exec '{}' \"$@\"\n",
+            real.display()
+        );
+        let shim = dir.path().join("buildah");
+        std::fs::write(&shim, script).unwrap();
+        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        BuildahRecorder { dir }
+    }
+
+    /// `PATH` with the recorder first.
+    pub fn path(&self) -> String {
+        format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// A new log file for one process's calls.
+    pub fn log(&self, name: &str) -> Utf8PathBuf {
+        Utf8PathBuf::from_path_buf(self.dir.path().join(format!("{name}.argv"))).unwrap()
+    }
+
+    /// A folder for one pause: `paused` appears when the paused call starts waiting; writing a line
+    /// to the fifo `go` lets it run.
+    pub fn pause_dir(&self, name: &str) -> Utf8PathBuf {
+        let dir = Utf8PathBuf::from_path_buf(self.dir.path().join(format!("pause-{name}"))).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("go").as_str()).unwrap();
+        // SAFETY: mkfifo(3) with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo: {}", std::io::Error::last_os_error());
+        dir
+    }
+
+    /// The calls recorded in `log`, each its argv after `buildah`.
+    pub fn calls(log: &Utf8Path) -> Vec<Vec<String>> {
+        let bytes = std::fs::read(log).unwrap_or_default();
+        let mut calls = vec![Vec::new()];
+        for field in bytes.split(|&b| b == 0) {
+            let field = String::from_utf8_lossy(field).into_owned();
+            if field == "END" {
+                calls.push(Vec::new());
+            } else {
+                calls.last_mut().unwrap().push(field);
+            }
+        }
+        calls.pop();
+        calls
+    }
+}
+
+impl Default for BuildahRecorder {
+    fn default() -> Self {
+        BuildahRecorder::new()
     }
 }

@@ -54,7 +54,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
     } else {
         let names = super::resolve_names(registry, &args.images)?;
         if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }
-            .map_err(anyhow::Error::msg)?
+            ?
     };
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);

@@ -245,6 +245,7 @@ impl Executor<'_> {
         }
         let mut runner = StepRunner::new(sh, self.workspace, run.log.clone())?;
         runner.env("BUILDAH_ISOLATION", self.settings.isolation.as_str());
+        runner.existing_images(index.lock().unwrap().ids());
         for (var, value) in shared_vars {
             runner.set_var(*var, value.clone());
         }

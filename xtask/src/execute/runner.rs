@@ -24,6 +24,9 @@ pub struct StepRunner<'a> {
     containers: Vec<(Var, String)>,
     /// An image committed but not tagged yet.
     untagged_image: Option<String>,
+    /// Images that existed before this run (a reproducible commit may give one of their ids): a
+    /// clean-up never removes them.
+    existing_images: std::collections::BTreeSet<String>,
     env: Vec<(String, String)>,
 }
 
@@ -46,7 +49,21 @@ impl<'a> StepRunner<'a> {
         let mut vars = BTreeMap::new();
         vars.insert(crate::plan::step::WORKSPACE, workspace.to_string());
         vars.insert(crate::plan::step::RUN, std::process::id().to_string());
-        Ok(StepRunner { sh, log_path, log, vars, containers: Vec::new(), untagged_image: None, env: Vec::new() })
+        Ok(StepRunner {
+            sh,
+            log_path,
+            log,
+            vars,
+            containers: Vec::new(),
+            untagged_image: None,
+            existing_images: Default::default(),
+            env: Vec::new(),
+        })
+    }
+
+    /// Images a clean-up must leave alone, whatever a commit returns.
+    pub fn existing_images(&mut self, ids: impl IntoIterator<Item = String>) {
+        self.existing_images.extend(ids);
     }
 
     /// A word's value with the variables known so far.
@@ -217,7 +234,11 @@ impl<'a> StepRunner<'a> {
             }
         }
         if let Some(image) = self.untagged_image.take() {
-            self.quietly(&["buildah", "rmi", &image]);
+            if self.existing_images.contains(image.trim_start_matches("sha256:")) {
+                self.note(&format!("# {image} existed before this build (same inputs, same image): kept"));
+            } else {
+                self.quietly(&["buildah", "rmi", &image]);
+            }
         }
         kept
     }

@@ -16,7 +16,7 @@ use super::step::{
     SIZE, SIZE_BEFORE, TEST_CONTAINER,
 };
 use super::{
-    container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, ConfigOption, ContextFile,
+    container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
     ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, INPUTS_TAG_PREFIX,
     PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
@@ -44,13 +44,13 @@ pub(super) fn plan_with_prelude(
 ) -> Result<ImagePlan> {
     let mut plan = plan_steps(image, inputs)?;
     let registry = inputs.registry;
-    let base = if plan.base == SCRATCH {
-        Dependency::Known(SCRATCH.to_owned())
-    } else {
-        let role = if plan.minimal.is_some() { "minimal parent" } else { "parent" };
-        let parent = registry.parent_image(image).map(|parent| parent.name());
-        let base = plan.base.clone();
-        dependency(registry.parent_of(image), parent, &base, role, inputs, planned, &mut plan.needs)
+    let base = match plan.base.clone() {
+        Base::Scratch => Dependency::Known(SCRATCH.to_owned()),
+        Base::Image(reference) => {
+            let role = if plan.minimal.is_some() { "minimal parent" } else { "parent" };
+            let parent = registry.parent_image(image).map(|parent| parent.name());
+            dependency(registry.parent_of(image), parent, &reference, role, inputs, planned, &mut plan.needs)
+        }
     };
     let builder = match (&plan.minimal, registry.builder_of(image)) {
         (Some(minimal), Some(builder)) => {
@@ -245,7 +245,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         status: Status::Build,
         input_hash: None,
         tags,
-        base,
+        base: Base::Image(base),
         needs: Vec::new(),
         minimal: None,
         context_dir,
@@ -265,8 +265,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let root = registry.root_of(image);
     let minimal_parent = registry.minimal_parent(image);
     let base = match minimal_parent {
-        Some(parent) => format!("{}:latest", settings.repository_of(parent.name())),
-        None => SCRATCH.to_owned(),
+        Some(parent) => Base::Image(format!("{}:latest", settings.repository_of(parent.name()))),
+        None => Base::Scratch,
     };
     let builder_parent = registry.builder_of(image).expect("a minimal image has a builder");
     let (builder, builder_pull) = reference_of(builder_parent, registry.builder_image(image), inputs, name)?;
@@ -283,7 +283,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         Step::From {
             into: CONTAINER,
             name: container_name(name, "work"),
-            image: Word::text(base.as_str()),
+            image: Word::text(base.reference()),
             pull: Pull::Never,
         },
         Step::Mount { container: CONTAINER, into: ROOT_MOUNT },
@@ -302,7 +302,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         // What the minimal parent holds, from its labels, goes into package.provided: emerge does not
         // install it again. It is a function of the parent's id, which the input hash covers.
         steps.push(Step::ReadLabels {
-            reference: base.clone(),
+            reference: base.reference().to_owned(),
             keys: vec![PACKAGES_LABEL.into(), PROVIDED_LABEL.into()],
             into: PROVIDED,
         });
@@ -375,7 +375,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         options.push(ConfigOption::Label(PROVIDED_LABEL.into(), String::new()));
     }
     options.push(ConfigOption::LabelFrom(PACKAGES_LABEL.into(), PACKAGES));
-    options.extend(oci_options(image, inputs, minimal_parent.map(|_| base.as_str())));
+    options.extend(oci_options(image, inputs, minimal_parent.map(|_| base.reference())));
     steps.push(Step::Config { container: CONTAINER, options });
     let tags = finish(&mut steps, image, inputs);
     let minimal = MinimalPlan { builder, minimal_parent: minimal_parent.map(|parent| parent.name().to_owned()) };
@@ -637,7 +637,7 @@ mod tests {
         for option in ["--root=/emerge-root", "--usepkg", "--buildpkg", "--binpkg-respect-use=y", "--with-bdeps=n"] {
             assert!(argv.iter().any(|arg| arg == option), "{option} missing: {argv:?}");
         }
-        assert_eq!(plan.base, "localhost/gentoo/rig/busybox:latest");
+        assert_eq!(plan.base, Base::Image("localhost/gentoo/rig/busybox:latest".into()));
         assert_eq!(plan.minimal.unwrap().builder, "localhost/gentoo/rig/base:latest");
     }
 
@@ -674,7 +674,7 @@ mod tests {
         let registry = Registry::new(vec![&Stage3, &Tiny]).unwrap();
         let settings = Settings::defaults(camino::Utf8Path::new("/cache"));
         let plan = plan_image(&Tiny, &inputs(&registry, &settings)).unwrap();
-        assert_eq!(plan.base, SCRATCH);
+        assert_eq!(plan.base, Base::Scratch);
         assert_eq!(
             plan.steps[2],
             Step::From {

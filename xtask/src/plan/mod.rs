@@ -113,8 +113,8 @@ pub struct ImagePlan {
     /// Full references the image is tagged with (`:latest`, the date and the input hash, which may
     /// be a variable).
     pub tags: Vec<Word>,
-    /// What the working container starts from (`scratch` for a minimal image without a minimal parent).
-    pub base: String,
+    /// What the working container starts from.
+    pub base: Base,
     /// Images that must be in local storage before this one runs, because no step of the plan makes
     /// them (a parent or builder outside the plan): reference and role.
     pub needs: Vec<(String, String)>,
@@ -131,6 +131,32 @@ pub struct ImagePlan {
     /// executor checks after them whether the image is up to date already.
     pub prelude: Vec<Step>,
     pub steps: Vec<Step>,
+}
+
+/// What an image's working container starts from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Base {
+    /// An empty root (a minimal image without a minimal parent, a tarball import).
+    Scratch,
+    /// An image, by reference.
+    Image(String),
+}
+
+impl Base {
+    /// What `buildah from` takes.
+    pub fn reference(&self) -> &str {
+        match self {
+            Base::Scratch => SCRATCH,
+            Base::Image(reference) => reference,
+        }
+    }
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reference())
+    }
 }
 
 /// Whether an image of the plan runs.

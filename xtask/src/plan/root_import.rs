@@ -8,7 +8,7 @@ use camino::Utf8PathBuf;
 use super::command::Word;
 use super::step::{CONTAINER, IMAGE, ROOT_MOUNT, WORKSPACE};
 use super::{
-    container_name, file_stem, ConfigOption, ContextFile, ImagePlan, Pull, Status, Step, IMAGE_LABEL, SCRATCH,
+    container_name, file_stem, Base, ConfigOption, ContextFile, ImagePlan, Pull, Status, Step, IMAGE_LABEL, SCRATCH,
 };
 use crate::settings::Settings;
 
@@ -123,7 +123,7 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings) -> ImagePlan {
         status: Status::Build,
         input_hash: None,
         tags,
-        base: SCRATCH.to_owned(),
+        base: Base::Scratch,
         needs: Vec::new(),
         minimal: None,
         context_dir,

@@ -45,6 +45,11 @@ impl ImageIndex {
         self.ids.get(reference).or_else(|| self.ids.get(&normalize(reference))).map(String::as_str)
     }
 
+    /// The id of every image listed.
+    pub fn ids(&self) -> std::collections::BTreeSet<String> {
+        self.ids.values().cloned().collect()
+    }
+
     /// Every reference of the image with this id.
     pub fn names_of(&self, id: &str) -> Vec<String> {
         let mut names: Vec<String> =
