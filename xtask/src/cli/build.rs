@@ -53,8 +53,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         registry.in_order().collect()
     } else {
         let names = super::resolve_names(registry, &args.images)?;
-        if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }
-            ?
+        if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }?
     };
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);

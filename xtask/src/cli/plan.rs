@@ -24,8 +24,7 @@ pub struct PlanArgs {
 /// the workspace root.
 pub fn run(context: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let names = super::resolve_names(context.registry, &args.images)?;
-    let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }
-        ?;
+    let images = if args.deps { context.registry.with_ancestors(&names) } else { context.registry.selected(&names) }?;
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);
     let prepared = prepare(&sh, &context.workspace, &context.settings, context.registry, &images, true, false)?;

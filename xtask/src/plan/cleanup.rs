@@ -49,7 +49,7 @@ pub(super) fn cleanup_argv(cleanup: Cleanup, root: &str) -> Vec<String> {
 
 /// `rm` of [`RUN_LEFTOVERS`] and `find -delete` of the [`VDB_METADATA_CACHE`] files in the root
 /// filesystem at `root`.
-pub(super) fn remove_leftovers_argvs(root: &str) -> Vec<Vec<String>> {
+pub(super) fn remove_leftovers_argvs(root: &str, source_date: i64) -> Vec<Vec<String>> {
     let at = |path: &str| if root == "/" { path.to_owned() } else { format!("{root}{path}") };
     let mut remove: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
     remove.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
@@ -58,8 +58,37 @@ pub(super) fn remove_leftovers_argvs(root: &str) -> Vec<Vec<String>> {
     let mut find: Vec<String> =
         ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
     find.push(vdb);
+    // Portage records each merged file's and symlink's mtime in CONTENTS (a symlink's is the merge
+    // time); the commit sets every file's time to SOURCE_DATE_EPOCH, so CONTENTS says the same: the
+    // image is reproducible, and a later unmerge finds the times it recorded.
+    let contents_times = format!("/^(obj|sym) /s/ [0-9]+$/ {source_date}/");
     find.extend(
-        ["-mindepth", "3", "-maxdepth", "3", "-type", "f", "-name", VDB_METADATA_CACHE, "-delete"].map(str::to_owned),
+        [
+            "-mindepth",
+            "3",
+            "-maxdepth",
+            "3",
+            "-type",
+            "f",
+            "(",
+            "-name",
+            VDB_METADATA_CACHE,
+            "-delete",
+            ")",
+            "-o",
+            "(",
+            "-name",
+            "CONTENTS",
+            "-exec",
+            "sed",
+            "-i",
+            "-E",
+            &contents_times,
+            "{}",
+            "+",
+            ")",
+        ]
+        .map(str::to_owned),
     );
     vec![remove, find]
 }

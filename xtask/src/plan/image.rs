@@ -231,7 +231,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(run(vec!["update-ca-certificates".into()], vec![]));
     }
     steps.extend(copy_files(image));
-    steps.extend(remove_leftovers_argvs("/").into_iter().map(|argv| run(argv, vec![])));
+    steps.extend(remove_leftovers_argvs("/", inputs.source_date(image)).into_iter().map(|argv| run(argv, vec![])));
     steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
@@ -360,7 +360,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
-    steps.extend(remove_leftovers_argvs(EMERGE_ROOT).into_iter().map(in_builder));
+    steps.extend(remove_leftovers_argvs(EMERGE_ROOT, inputs.source_date(image)).into_iter().map(in_builder));
     steps.push(measure(SIZE));
     steps.push(Step::Remove { container: BUILDER });
     steps.push(Step::Unmount { container: CONTAINER });
