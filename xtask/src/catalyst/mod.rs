@@ -82,6 +82,16 @@ pub struct CatalystStep {
     pub log: Utf8PathBuf,
 }
 
+impl crate::plan::step::PlanStep for CatalystStep {
+    fn command(&self) -> Command {
+        self.command.clone()
+    }
+
+    fn kind(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// A symbolic link `path` → `target` (a file name in the same folder, so the storedir can move).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Link {
@@ -238,7 +248,7 @@ impl CatalystPlan {
     pub fn script(&self) -> String {
         let mut out = format!("# catalyst release `{}`\n", self.release);
         for step in &self.steps {
-            out.push_str(&format!("{}  # {} > {}\n", step.command.to_shell(), step.name, step.log));
+            out.push_str(&format!("{}  # {} > {}\n", crate::plan::script::line(step), step.name, step.log));
         }
         for link in &self.links {
             out.push_str(&format!(

@@ -7,8 +7,9 @@ use xshell::Shell;
 
 use super::Context;
 use crate::catalyst::{self, lock, write_files, Inputs, Snapshot};
-use crate::execute::catalyst::{build_release, preflight, record_snapshot, ProcessRunner};
+use crate::execute::catalyst::{build_release, preflight, record_snapshot};
 use crate::execute::root_import::{self, TarballRoot};
+use crate::execute::runner::ProcessSpawn;
 
 #[derive(Debug, clap::Args)]
 pub struct CatalystArgs {
@@ -48,7 +49,7 @@ pub fn run(context: &Context, args: &CatalystArgs) -> Result<ExitCode> {
         let sh = Shell::new()?;
         sh.change_dir(workspace);
         crate::execute::interrupt::install();
-        let mut runner = ProcessRunner { sh: &sh, workspace };
+        let mut runner = ProcessSpawn(&sh);
         record_snapshot(&plan, &context.settings, workspace, &lock_path, &mut runner, &mut std::io::stdout())?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -89,7 +90,7 @@ pub fn run(context: &Context, args: &CatalystArgs) -> Result<ExitCode> {
     };
     for plan in &plans {
         print!("{}", plan.script());
-        let mut runner = ProcessRunner { sh: &sh, workspace };
+        let mut runner = ProcessSpawn(&sh);
         build_release(plan, workspace, &mut runner, &mut import, &mut std::io::stdout())?;
         if let Some(packages) = &plan.packages {
             println!(

@@ -3,22 +3,22 @@
 //! snapshot check, the `-latest` seed links and the import ([`build_release`]), and the
 //! `--snapshot stable` flow that records a snapshot in `releases.lock` ([`record_snapshot`]).
 //!
-//! Processes are started through a [`CatalystRunner`], so the order and the error handling can be
-//! tested without catalyst (which only runs on Gentoo, as root). Those tests check our ordering and
-//! error handling against scripted exit codes; they say nothing about what catalyst does.
+//! The steps run through the one runner of every plan ([`StepRunner`]); its processes start through
+//! a [`Spawn`], so the order and the error handling can be tested without catalyst (which only runs
+//! on Gentoo, as root). Those tests check our ordering and error handling against scripted exit
+//! codes; they say nothing about what catalyst does.
 
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::Write;
-use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use camino::{Utf8Path, Utf8PathBuf};
-use xshell::Shell;
 
-use super::interrupt;
+use super::runner::{Spawn, StepRunner};
 use crate::catalyst::{lock, CatalystPlan, Snapshot, SnapshotPlan, REPO_NAME};
+use crate::plan::Command;
 
 /// How many lines of a failed step's log the error shows.
 pub const TAIL_LINES: usize = 20;
@@ -28,46 +28,6 @@ pub const INSTALL_HINT: &str =
     "catalyst is not installed (no `catalyst` on PATH): it runs on Gentoo, as root; install it \
      with `emerge dev-util/catalyst` (Debian does not package it, and PyPI's `catalyst` is an unrelated deep-learning \
      library). `cargo xtask catalyst --spec-only` writes the spec files and catalyst.conf without it";
-
-/// Starts one command and waits for it.
-pub trait CatalystRunner {
-    /// Runs `argv` from the workspace root with stdout and stderr appended to `log` (a path from
-    /// the workspace root); the exit code, `None` when killed by a signal.
-    fn run(&mut self, argv: &[String], log: &Utf8Path) -> Result<Option<i32>>;
-
-    /// Runs `argv` from the workspace root and returns its exit code and standard output (a short
-    /// query such as `git log -1`); an error when it cannot start.
-    fn output(&mut self, argv: &[String]) -> Result<(Option<i32>, String)>;
-}
-
-/// The real runner: spawns the process.
-pub struct ProcessRunner<'a> {
-    pub sh: &'a Shell,
-    pub workspace: &'a Utf8Path,
-}
-
-impl CatalystRunner for ProcessRunner<'_> {
-    fn run(&mut self, argv: &[String], log: &Utf8Path) -> Result<Option<i32>> {
-        let path = self.workspace.join(log);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening the log {path}"))?;
-        writeln!(file, "$ {}", argv.iter().map(|arg| crate::plan::command::quote(arg)).collect::<Vec<_>>().join(" "))?;
-        let mut command: std::process::Command = self.sh.cmd(&argv[0]).args(&argv[1..]).into();
-        command.stdin(Stdio::null()).stdout(Stdio::from(file.try_clone()?)).stderr(Stdio::from(file));
-        let mut child = command.spawn().with_context(|| format!("starting `{}`", argv[0]))?;
-        let _tracked = interrupt::track(child.id());
-        Ok(child.wait()?.code())
-    }
-
-    fn output(&mut self, argv: &[String]) -> Result<(Option<i32>, String)> {
-        let mut command: std::process::Command = self.sh.cmd(&argv[0]).args(&argv[1..]).into();
-        let output = command.stdin(Stdio::null()).stderr(Stdio::inherit()).output()?;
-        Ok((output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned()))
-    }
-}
 
 /// A step that did not succeed: which, how, and where its log is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,52 +65,41 @@ impl std::error::Error for StepFailure {}
 pub fn run_steps(
     plan: &CatalystPlan,
     workspace: &Utf8Path,
-    runner: &mut dyn CatalystRunner,
+    spawner: &mut dyn Spawn,
     out: &mut dyn Write,
 ) -> Result<()> {
-    run_step_list(plan.release, &plan.steps, workspace, runner, out)
+    run_step_list(plan.release, &plan.steps, workspace, spawner, out)
 }
 
 fn run_step_list(
     release: &str,
     steps: &[crate::catalyst::CatalystStep],
     workspace: &Utf8Path,
-    runner: &mut dyn CatalystRunner,
+    spawner: &mut dyn Spawn,
     out: &mut dyn Write,
 ) -> Result<()> {
     let count = steps.len();
     for (index, step) in steps.iter().enumerate() {
         let log_path = workspace.join(&step.log);
-        if let Some(dir) = log_path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating the log folder {dir}"))?;
-        }
-        std::fs::write(&log_path, "").with_context(|| format!("creating the log {log_path}"))?;
-        let argv: Vec<String> =
-            step.command.argv.iter().map(|word| word.resolve(&Default::default())).collect::<Result<_, _>>()?;
         writeln!(out, "[{}/{count}] {release} {}: running, log {}", index + 1, step.name, step.log)?;
         let started = Instant::now();
-        let how = if interrupt::requested() {
-            Some("was interrupted before it started".to_owned())
-        } else {
-            match runner.run(&argv, &step.log) {
-                Ok(Some(0)) => None,
-                Ok(Some(code)) => Some(format!("exited with status {code}")),
-                Ok(None) => Some("was killed by a signal".to_owned()),
-                Err(error) => Some(format!("could not start: {error:#}")),
-            }
-        };
+        let mut runner = StepRunner::with_spawner(Box::new(&mut *spawner), workspace, log_path.clone())?;
+        let result = runner.run_all(std::slice::from_ref(step));
         let elapsed = started.elapsed().as_secs_f64();
-        match how {
-            None => writeln!(out, "[{}/{count}] {release} {}: done in {elapsed:.1}s", index + 1, step.name)?,
-            Some(how) => {
+        match result {
+            Ok(()) => writeln!(out, "[{}/{count}] {release} {}: done in {elapsed:.1}s", index + 1, step.name)?,
+            Err(failure) => {
                 writeln!(out, "[{}/{count}] {release} {}: FAILED after {elapsed:.1}s", index + 1, step.name)?;
+                // `catalyst` exited with status 2 → exited with status 2.
+                let how = failure.reason.split_once("` ").map_or(failure.reason.as_str(), |(_, how)| how);
+                let how = if how == "interrupted" { "was interrupted before it started" } else { how };
                 return Err(StepFailure {
                     release: release.to_owned(),
                     step: step.name.to_owned(),
-                    command: step.command.to_shell(),
-                    how,
+                    command: failure.command,
+                    how: how.to_owned(),
                     log: step.log.clone(),
-                    tail: super::runner::log_tail(&log_path, TAIL_LINES),
+                    tail: runner.log_tail(TAIL_LINES),
                 }
                 .into());
             }
@@ -224,16 +173,17 @@ pub fn seed_file(seed: &Utf8Path) -> Result<Utf8PathBuf> {
 /// Checks a snapshot file: not empty, and its `profiles/repo_name` reads `gentoo`. `catalyst -s
 /// <commit>` ignores `git archive`'s failure and still writes a valid, empty 4 KiB image, so a
 /// snapshot that merely exists proves nothing.
-pub fn check_snapshot(path: &Utf8Path, runner: &mut dyn CatalystRunner) -> Result<()> {
+pub fn check_snapshot(path: &Utf8Path, runner: &mut StepRunner) -> Result<()> {
     let size = std::fs::metadata(path).with_context(|| format!("reading the snapshot {path}"))?.len();
     if size == 0 {
         bail!("the snapshot {path} is empty");
     }
-    let argv: Vec<String> =
-        [SQUASHFS_READER, "-c", "profiles/repo_name", path.as_str()].iter().map(|s| s.to_string()).collect();
-    let (code, stdout) = runner.output(&argv).with_context(|| {
+    let query = Command::new([SQUASHFS_READER, "-c", "profiles/repo_name", path.as_str()])
+        .assigning(crate::plan::Var("repo_name"));
+    let spawned = runner.query(&query).with_context(|| {
         format!("running `{SQUASHFS_READER}` (sys-fs/squashfs-tools-ng) to check the snapshot {path}")
     })?;
+    let (code, stdout) = (spawned.code, spawned.stdout);
     if code != Some(0) || stdout.trim() != REPO_NAME {
         bail!(
             "the snapshot {path} holds no ebuild repository (`{SQUASHFS_READER} -c profiles/repo_name` {}): catalyst \
@@ -250,20 +200,28 @@ pub fn check_snapshot(path: &Utf8Path, runner: &mut dyn CatalystRunner) -> Resul
 pub fn build_release(
     plan: &CatalystPlan,
     workspace: &Utf8Path,
-    runner: &mut dyn CatalystRunner,
+    spawner: &mut dyn Spawn,
     import: &mut dyn FnMut(&CatalystPlan) -> Result<String>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let makes_snapshot = plan.steps.first().is_some_and(|step| step.name == "snapshot");
     let fix = format!("remove it and run `{}`, or check the commit in {}", lock::SNAPSHOT_COMMAND, lock::LOCK_FILE);
+    let checks_log = plan
+        .steps
+        .first()
+        .context("a release has stages")?
+        .log
+        .with_file_name(format!("catalyst+{}+checks.log", plan.release));
     if !makes_snapshot {
-        check_snapshot(&plan.snapshot, runner)
+        let mut checks = StepRunner::with_spawner(Box::new(&mut *spawner), workspace, workspace.join(&checks_log))?;
+        check_snapshot(&plan.snapshot, &mut checks)
             .with_context(|| format!("release `{}`: the existing snapshot is not usable ({fix})", plan.release))?;
     }
     let (snapshot_steps, stage_steps) = plan.steps.split_at(usize::from(makes_snapshot));
-    run_step_list(plan.release, snapshot_steps, workspace, runner, out)?;
+    run_step_list(plan.release, snapshot_steps, workspace, spawner, out)?;
     if makes_snapshot {
-        check_snapshot(&plan.snapshot, runner).with_context(|| {
+        let mut checks = StepRunner::with_spawner(Box::new(&mut *spawner), workspace, workspace.join(&checks_log))?;
+        check_snapshot(&plan.snapshot, &mut checks).with_context(|| {
             format!(
                 "release `{}`: `catalyst -s {}` did not make a usable snapshot (it only archives its local clone and \
                  never fetches); run `{}` to fetch and record the current commit",
@@ -273,7 +231,7 @@ pub fn build_release(
             )
         })?;
     }
-    run_step_list(plan.release, stage_steps, workspace, runner, out)?;
+    run_step_list(plan.release, stage_steps, workspace, spawner, out)?;
     link_latest(plan)?;
     for link in &plan.links {
         writeln!(out, "{}: linked {} -> {}", plan.release, link.path, link.target)?;
@@ -311,20 +269,22 @@ pub fn record_snapshot(
     settings: &crate::settings::Settings,
     workspace: &Utf8Path,
     lock_path: &Utf8Path,
-    runner: &mut dyn CatalystRunner,
+    spawner: &mut dyn Spawn,
     out: &mut dyn Write,
 ) -> Result<Snapshot> {
-    run_step_list("snapshot", std::slice::from_ref(&plan.step), workspace, runner, out)?;
-    let argv: Vec<String> =
-        plan.query.argv.iter().map(|word| word.resolve(&Default::default())).collect::<Result<_, _>>()?;
-    let (code, stdout) = runner.output(&argv).context("asking catalyst's clone which commit it fetched")?;
+    run_step_list("snapshot", std::slice::from_ref(&plan.step), workspace, spawner, out)?;
+    let checks_log = plan.step.log.with_file_name("catalyst+snapshot+checks.log");
+    let mut runner = StepRunner::with_spawner(Box::new(&mut *spawner), workspace, workspace.join(&checks_log))?;
+    let query = plan.query.clone().assigning(crate::plan::Var("snapshot"));
+    let spawned = runner.query(&query).context("asking catalyst's clone which commit it fetched")?;
+    let (code, stdout) = (spawned.code, spawned.stdout);
     if code != Some(0) {
         bail!("`{}` failed: catalyst's clone has no `stable` branch", plan.query.to_shell());
     }
     let snapshot =
         SnapshotPlan::parse_query(&stdout).with_context(|| format!("reading `{}`", plan.query.to_shell()))?;
     let path = crate::catalyst::snapshot_path(&snapshot.commit, settings);
-    check_snapshot(&path, runner).context("after `catalyst -s stable`")?;
+    check_snapshot(&path, &mut runner).context("after `catalyst -s stable`")?;
     snapshot.write(lock_path)?;
     writeln!(
         out,
@@ -342,6 +302,7 @@ mod tests {
 
     use super::*;
     use crate::catalyst::{plan, plan_snapshot, Inputs};
+    use crate::execute::runner::Spawned;
     use crate::settings::Settings;
     use image_defs::releases::AMD64_HARDENED;
 
@@ -383,11 +344,28 @@ mod tests {
         }
     }
 
-    impl CatalystRunner for Scripted {
-        fn run(&mut self, argv: &[String], log: &Utf8Path) -> Result<Option<i32>> {
+    impl Spawn for Scripted {
+        fn spawn(
+            &mut self,
+            argv: &[String],
+            _env: &[(String, String)],
+            mut log: &std::fs::File,
+            capture: bool,
+        ) -> Result<Spawned> {
             self.ran.push(argv.to_vec());
+            if capture {
+                return match argv[0].as_str() {
+                    SQUASHFS_READER => {
+                        let good = std::fs::read(argv.last().unwrap())? == b"GOOD";
+                        let (code, stdout) = if good { (Some(0), "gentoo\n") } else { (Some(1), "") };
+                        Ok(Spawned { code, stdout: stdout.to_owned() })
+                    }
+                    "git" => Ok(Spawned { code: self.code(argv), stdout: format!("{COMMIT} 1767225600\n") }),
+                    other => bail!("unexpected {other}"),
+                };
+            }
             let lines: String = (1..=30).map(|n| format!("{} line {n}\n", argv.last().unwrap())).collect();
-            std::fs::write(self.root.join(log), lines)?;
+            log.write_all(lines.as_bytes())?;
             let code = self.code(argv);
             if code == Some(0) && argv[argv.len() - 2] == "-s" {
                 let treeish = if argv.last().unwrap() == "stable" { COMMIT } else { argv.last().unwrap() };
@@ -399,19 +377,7 @@ mod tests {
                 std::fs::write(self.root.join(STAGE3), "stage3")?;
                 std::fs::write(self.root.join(format!("{STAGE3}.DIGESTS")), "digests")?;
             }
-            Ok(code)
-        }
-
-        fn output(&mut self, argv: &[String]) -> Result<(Option<i32>, String)> {
-            self.ran.push(argv.to_vec());
-            match argv[0].as_str() {
-                SQUASHFS_READER => {
-                    let good = std::fs::read(argv.last().unwrap())? == b"GOOD";
-                    Ok(if good { (Some(0), "gentoo\n".to_owned()) } else { (Some(1), String::new()) })
-                }
-                "git" => Ok((self.code(argv), format!("{COMMIT} 1767225600\n"))),
-                other => bail!("unexpected {other}"),
-            }
+            Ok(Spawned { code, stdout: String::new() })
         }
     }
 
@@ -676,8 +642,8 @@ mod tests {
         let good = make("good", &["-C", tree.as_str(), "profiles"]);
         let empty = make("empty", &["-T", "/dev/null"]);
         assert!(std::fs::metadata(&empty).unwrap().len() > 0, "tar2sqfs makes a valid, non-empty image of nothing");
-        let sh = Shell::new().unwrap();
-        let mut runner = ProcessRunner { sh: &sh, workspace: &f.root };
+        let sh = xshell::Shell::new().unwrap();
+        let mut runner = StepRunner::new(&sh, &f.root, f.root.join("checks.log")).unwrap();
         check_snapshot(&good, &mut runner).unwrap();
         let error = check_snapshot(&empty, &mut runner).unwrap_err().to_string();
         assert!(error.contains("holds no ebuild repository"), "{error}");

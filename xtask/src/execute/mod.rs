@@ -10,7 +10,7 @@ pub mod interrupt;
 pub mod push;
 pub mod rig_root;
 pub mod root_import;
-mod runner;
+pub mod runner;
 mod schedule;
 pub mod source_date;
 pub mod storage;

@@ -5,9 +5,6 @@
 //! The plan pushes the content under the input-hash tag first and moves `latest` and the date only
 //! after, so a failure leaves every moving tag either where it was or on the complete new image.
 
-use std::io::{Read, Seek, SeekFrom};
-use std::time::Duration;
-
 use anyhow::{anyhow, bail, Context as _, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
@@ -17,10 +14,7 @@ use crate::plan::file_stem;
 use crate::plan::push::{registry_host, ImagePush, LocalImage, PushPlan, PushStep, DIGEST};
 use crate::settings::Settings;
 
-/// How many times a registry command is tried before the push gives up.
-pub const TRIES: usize = 4;
-/// The wait before the 2nd, 3rd and 4th try.
-pub const BACKOFF: [Duration; TRIES - 1] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
+pub use super::runner::{BACKOFF, TRIES};
 
 /// One image in the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +80,7 @@ pub fn push(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &PushPl
         let progress = |text: &str| println!("==> [{}/{total}] {}: {text}", number + 1, image.name);
         progress(&format!("pushing to {} (log {log})", image.destination));
         let mut runner = StepRunner::new(sh, workspace, log.clone())?;
+        runner.on_retry(progress);
         runner.note(&format!("# push `{}` (image {}) to {}", image.name, image.id, image.destination));
         let digest = push_image(&mut runner, image, settings, host, &progress)
             .map_err(|error| anyhow!("pushing `{}` to {}: {error:#}\n    log: {log}", image.name, image.destination))?;
@@ -102,7 +97,8 @@ pub fn push(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &PushPl
     Ok(pushed)
 }
 
-/// Runs one image's steps; returns the pushed digest.
+/// Runs one image's steps (a registry command failing for a passing reason is tried again by the
+/// runner); returns the pushed digest. A failure says what to fix and where every tag is.
 fn push_image(
     runner: &mut StepRunner,
     image: &ImagePush,
@@ -110,64 +106,62 @@ fn push_image(
     host: &str,
     progress: &dyn Fn(&str),
 ) -> Result<String> {
-    let mut moved: Vec<&str> = Vec::new();
-    for step in &image.steps {
-        let command = step.command();
+    if let Err(failure) = runner.run_all(&image.steps) {
+        let step = &image.steps[failure.index];
+        let moved: Vec<&str> = image.steps[..failure.index]
+            .iter()
+            .filter_map(|step| match step {
+                PushStep::MoveTag { tag, .. } => Some(tag.as_str()),
+                _ => None,
+            })
+            .collect();
         if !step.is_remote() {
-            let output = runner.run_host(&command).with_context(|| format!("`{}`", command.to_shell()))?;
-            if let Some(var) = command.assign {
-                if var == DIGEST && !is_digest(&output) {
-                    bail!("`{}` gave {output:?}, not a digest", command.to_shell());
-                }
-                runner.set_var(var, output);
+            bail!("step {} failed: {}\n    $ {}", step.kind(), failure.reason, failure.command);
+        }
+        let state = match step {
+            PushStep::PushContent { .. } => {
+                "no tag in the registry was changed (the content goes up before any tag moves)".to_owned()
             }
-            continue;
-        }
-        if let Err(failure) = run_remote(runner, &command, progress) {
-            let state = match step {
-                PushStep::PushContent { .. } => {
-                    "no tag in the registry was changed (the content goes up before any tag moves)".to_owned()
-                }
-                _ => {
-                    let not_moved: Vec<&str> =
-                        image.moving_tags.iter().map(String::as_str).filter(|tag| !moved.contains(tag)).collect();
-                    format!(
-                        "the content is in the registry as :{} ({}); tags moved: {}; not moved (still where they \
-                         were): {}. Push again once fixed: nothing is uploaded twice",
-                        image.content_tag,
-                        runner.var(DIGEST).unwrap_or("digest unknown"),
-                        if moved.is_empty() { "none".to_owned() } else { moved.join(", ") },
-                        not_moved.join(", ")
-                    )
-                }
-            };
-            let tries = if failure.tries > 1 { format!(" after {} tries", failure.tries) } else { String::new() };
-            let fix = match (&failure.diagnosis, failure.interrupted) {
-                (_, true) => "interrupted".to_owned(),
-                (Some(Diagnosis::Fix(fix)), _) => format!("to fix: {}", fix.advice(settings, host)),
-                (Some(Diagnosis::Transient(why)), _) => {
-                    format!(
-                        "to fix: {why}, {} times: check that {host} is up and reachable, then push again",
-                        failure.tries
-                    )
-                }
-                (None, _) => "no known cause: read what the tool said (below) and the log".to_owned(),
-            };
-            bail!(
-                "step {} failed{tries}\n    {fix}\n    {state}\n    {} said: {}\n    $ {}",
-                step.kind(),
-                failure.tool,
-                failure.said,
-                command.to_shell()
-            );
-        }
-        match step {
-            PushStep::PushContent { tag, .. } => progress(&format!("content pushed as :{tag}")),
-            PushStep::MoveTag { tag, .. } => moved.push(tag),
-            _ => {}
-        }
+            _ => {
+                let not_moved: Vec<&str> =
+                    image.moving_tags.iter().map(String::as_str).filter(|tag| !moved.contains(tag)).collect();
+                format!(
+                    "the content is in the registry as :{} ({}); tags moved: {}; not moved (still where they \
+                     were): {}. Push again once fixed: nothing is uploaded twice",
+                    image.content_tag,
+                    runner.var(DIGEST).unwrap_or("digest unknown"),
+                    if moved.is_empty() { "none".to_owned() } else { moved.join(", ") },
+                    not_moved.join(", ")
+                )
+            }
+        };
+        let tries = if failure.tries > 1 { format!(" after {} tries", failure.tries) } else { String::new() };
+        let diagnosis = if failure.reason.contains("exited with status") { diagnose(&failure.said) } else { None };
+        let fix = match (diagnosis, interrupt::requested()) {
+            (_, true) => "interrupted".to_owned(),
+            (Some(Diagnosis::Fix(fix)), _) => format!("to fix: {}", fix.advice(settings, host)),
+            (Some(Diagnosis::Transient(why)), _) => {
+                format!(
+                    "to fix: {why}, {} times: check that {host} is up and reachable, then push again",
+                    failure.tries
+                )
+            }
+            (None, _) => "no known cause: read what the tool said (below) and the log".to_owned(),
+        };
+        let tool = step.command().argv.first().map(|word| word.to_shell()).unwrap_or_default();
+        bail!(
+            "step {} failed{tries}\n    {fix}\n    {state}\n    {tool} said: {}\n    $ {}",
+            step.kind(),
+            failure.said,
+            failure.command
+        );
     }
-    Ok(runner.var(DIGEST).context("the push read no digest")?.to_owned())
+    let digest = runner.var(DIGEST).context("the push read no digest")?.to_owned();
+    if !is_digest(&digest) {
+        bail!("the push's digest file held {digest:?}, not a digest");
+    }
+    progress(&format!("content pushed as :{}", image.content_tag));
+    Ok(digest)
 }
 
 /// `sha256:` and 64 hex digits.
@@ -175,88 +169,12 @@ fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// How a registry command failed, on its last try.
-struct RemoteFailure {
-    tool: String,
-    /// The tool's own error line.
-    said: String,
-    tries: usize,
-    diagnosis: Option<Diagnosis>,
-    interrupted: bool,
-}
-
-/// Runs a registry command, trying again (after 1, 2, 4 s) while it fails for transient reasons: it
-/// exited with an error status and its error text says the connection or the registry failed.
-fn run_remote(
-    runner: &mut StepRunner,
-    command: &crate::plan::Command,
-    progress: &dyn Fn(&str),
-) -> Result<(), RemoteFailure> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let start = std::fs::metadata(runner.log_path()).map(|m| m.len()).unwrap_or(0);
-        let error = match runner.run_host(command) {
-            Ok(_) => return Ok(()),
-            Err(error) => format!("{error:#}"),
-        };
-        let output = read_from(runner.log_path(), start);
-        let said = last_error_line(&output).unwrap_or_else(|| error.clone());
-        // Only an error exit is read: a command that could not start or was killed is not retried.
-        let diagnosis =
-            if error.contains("exited with status") { diagnose(&said).or_else(|| diagnose(&output)) } else { None };
-        if let Some(Diagnosis::Transient(why)) = diagnosis {
-            if tries < TRIES && !interrupt::requested() {
-                let delay = BACKOFF[tries - 1];
-                runner.note(&format!("# {why}: try {} of {TRIES} in {}s", tries + 1, delay.as_secs()));
-                progress(&format!("{why}; retrying in {}s (try {} of {TRIES})", delay.as_secs(), tries + 1));
-                if sleep_unless_interrupted(delay) {
-                    continue;
-                }
-            }
-        }
-        let tool = command.argv.first().map(|word| word.to_shell()).unwrap_or_default();
-        return Err(RemoteFailure { tool, said, tries, diagnosis, interrupted: interrupt::requested() });
+/// Why a registry command's failure is worth another try, when its text says so.
+pub(super) fn transient_reason(text: &str) -> Option<&'static str> {
+    match diagnose(text)? {
+        Diagnosis::Transient(why) => Some(why),
+        Diagnosis::Fix(_) => None,
     }
-}
-
-/// Sleeps, waking early on Ctrl-C; false when interrupted.
-fn sleep_unless_interrupted(delay: Duration) -> bool {
-    let step = Duration::from_millis(100);
-    let mut slept = Duration::ZERO;
-    while slept < delay {
-        if interrupt::requested() {
-            return false;
-        }
-        std::thread::sleep(step);
-        slept += step;
-    }
-    !interrupt::requested()
-}
-
-/// The log from byte `start` on (what the last command wrote).
-fn read_from(path: &Utf8Path, start: u64) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = std::fs::File::open(path) {
-        if file.seek(SeekFrom::Start(start)).is_ok() {
-            let mut bytes = Vec::new();
-            let _ = file.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-    }
-    text
-}
-
-/// The line carrying the tool's final error: buildah's `Error: ...`, skopeo's `level=fatal msg=...`.
-fn last_error_line(output: &str) -> Option<String> {
-    let lines = output.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("$ "));
-    let lines: Vec<&str> = lines.collect();
-    lines
-        .iter()
-        .rev()
-        .find(|line| line.starts_with("Error") || line.contains("level=fatal") || line.contains("level=error"))
-        .or(lines.last())
-        .map(|line| line.to_string())
 }
 
 /// Why a registry command failed, when the text says.
@@ -399,6 +317,7 @@ fn server_error(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execute::runner::last_error_line;
 
     #[test]
     fn real_error_texts_are_read_right() {

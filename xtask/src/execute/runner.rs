@@ -1,22 +1,69 @@
-//! Runs plan steps, argv by argv, writing every command and its output to the image's log. It keeps
-//! track of what the steps created, so a failure or an interrupt leaves no working container and no
-//! untagged image behind.
+//! The one runner of every plan's steps (a build's, a push's, a catalyst release's): argv by argv,
+//! every command and its output written to one log, interrupts honoured, registry commands tried
+//! again on passing failures, and what the steps created tracked, so a failure or an interrupt
+//! leaves no working container and no untagged image behind. Processes start through a [`Spawn`]:
+//! for real, or scripted in tests of an orchestration whose tool cannot run here (catalyst).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::Shell;
 
 use super::interrupt;
-use crate::plan::{Form, Step, Var, Word};
+use crate::plan::step::{Effect, InProcess, PlanStep, Retry};
+use crate::plan::{Command, Form, Var, Word};
 
-/// Runs steps for one image (or the plan's set-up), logging to one file.
+/// How many times a registry command is tried before the step fails.
+pub const TRIES: usize = 4;
+/// The wait before the 2nd, 3rd and 4th try.
+pub const BACKOFF: [Duration; TRIES - 1] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
+
+/// What a finished process gave: its exit code (`None` when a signal killed it) and, when captured,
+/// its standard output.
+pub struct Spawned {
+    pub code: Option<i32>,
+    pub stdout: String,
+}
+
+/// Starts one process and waits for it.
+pub trait Spawn {
+    /// Runs `argv` with `env` added; stderr (and stdout unless `capture`) goes to `log`.
+    fn spawn(&mut self, argv: &[String], env: &[(String, String)], log: &File, capture: bool) -> Result<Spawned>;
+}
+
+impl<T: Spawn + ?Sized> Spawn for &mut T {
+    fn spawn(&mut self, argv: &[String], env: &[(String, String)], log: &File, capture: bool) -> Result<Spawned> {
+        (**self).spawn(argv, env, log, capture)
+    }
+}
+
+/// Spawns real processes (from the shell's folder), each tracked so Ctrl-C reaches it.
+pub struct ProcessSpawn<'a>(pub &'a Shell);
+
+impl Spawn for ProcessSpawn<'_> {
+    fn spawn(&mut self, argv: &[String], env: &[(String, String)], log: &File, capture: bool) -> Result<Spawned> {
+        let mut command: std::process::Command = self.0.cmd(&argv[0]).args(&argv[1..]).into();
+        command.envs(env.iter().map(|(key, value)| (key, value)));
+        command.stdin(Stdio::null()).stderr(Stdio::from(log.try_clone()?));
+        command.stdout(if capture { Stdio::piped() } else { Stdio::from(log.try_clone()?) });
+        let mut child = command.spawn().with_context(|| format!("starting `{}`", argv[0]))?;
+        let _tracked = interrupt::track(child.id());
+        let mut stdout = String::new();
+        if let Some(mut pipe) = child.stdout.take() {
+            pipe.read_to_string(&mut stdout)?;
+        }
+        Ok(Spawned { code: child.wait()?.code(), stdout })
+    }
+}
+
+/// Runs steps for one image (or one push, one catalyst stage, a plan's set-up), logging to one file.
 pub struct StepRunner<'a> {
-    sh: &'a Shell,
+    spawner: Box<dyn Spawn + 'a>,
     log_path: Utf8PathBuf,
     log: File,
     vars: BTreeMap<Var, String>,
@@ -26,22 +73,38 @@ pub struct StepRunner<'a> {
     untagged_image: Option<String>,
     /// Images that existed before this run (a reproducible commit may give one of their ids): a
     /// clean-up never removes them.
-    existing_images: std::collections::BTreeSet<String>,
+    existing_images: BTreeSet<String>,
     env: Vec<(String, String)>,
+    /// Told when a registry command is tried again.
+    on_retry: Option<Box<dyn Fn(&str) + 'a>>,
 }
 
-/// Why a step failed: which step, and the last lines of the log.
+/// Why a step failed.
 #[derive(Debug)]
 pub struct StepFailure {
     pub index: usize,
     pub kind: &'static str,
     pub command: String,
     pub reason: String,
+    /// How many times it was tried (1 unless it is a registry command that failed for a passing reason).
+    pub tries: usize,
+    /// What the tool said last: the line of its output carrying its error.
+    pub said: String,
 }
 
 impl<'a> StepRunner<'a> {
-    /// A runner logging to `log_path` (truncated). `workspace` is the value of `$PWD` in the plan.
+    /// A runner of real processes logging to `log_path` (truncated). `workspace` is the value of
+    /// `$PWD` in the plan.
     pub fn new(sh: &'a Shell, workspace: &Utf8Path, log_path: Utf8PathBuf) -> Result<StepRunner<'a>> {
+        StepRunner::with_spawner(Box::new(ProcessSpawn(sh)), workspace, log_path)
+    }
+
+    /// A runner whose processes start through `spawner`.
+    pub fn with_spawner(
+        spawner: Box<dyn Spawn + 'a>,
+        workspace: &Utf8Path,
+        log_path: Utf8PathBuf,
+    ) -> Result<StepRunner<'a>> {
         if let Some(dir) = log_path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the log folder {dir}"))?;
         }
@@ -50,20 +113,26 @@ impl<'a> StepRunner<'a> {
         vars.insert(crate::plan::step::WORKSPACE, workspace.to_string());
         vars.insert(crate::plan::step::RUN, std::process::id().to_string());
         Ok(StepRunner {
-            sh,
+            spawner,
             log_path,
             log,
             vars,
             containers: Vec::new(),
             untagged_image: None,
-            existing_images: Default::default(),
+            existing_images: BTreeSet::new(),
             env: Vec::new(),
+            on_retry: None,
         })
     }
 
     /// Images a clean-up must leave alone, whatever a commit returns.
     pub fn existing_images(&mut self, ids: impl IntoIterator<Item = String>) {
         self.existing_images.extend(ids);
+    }
+
+    /// Told (`try 2 of 4 in 1s ...`) whenever a registry command is tried again.
+    pub fn on_retry(&mut self, report: impl Fn(&str) + 'a) {
+        self.on_retry = Some(Box::new(report));
     }
 
     /// A word's value with the variables known so far.
@@ -95,88 +164,114 @@ impl<'a> StepRunner<'a> {
     }
 
     /// Runs the steps in order; stops at the first failure (or at an interrupt).
-    pub fn run_all(&mut self, steps: &[Step]) -> Result<(), StepFailure> {
+    pub fn run_all<S: PlanStep>(&mut self, steps: &[S]) -> Result<(), StepFailure> {
         for (index, step) in steps.iter().enumerate() {
             self.run(index, step)?;
         }
         Ok(())
     }
 
-    /// Runs a host command that is not a buildah step (e.g. debootstrap), logged like one.
-    pub fn run_host(&mut self, command: &crate::plan::Command) -> Result<String> {
+    /// Runs a host command that is not a step of a plan (debootstrap for the rig root), logged like
+    /// one; an error unless it exits 0. Returns its trimmed standard output when it assigns one.
+    pub fn run_host(&mut self, command: &Command) -> Result<String> {
+        let spawned = self.query(command)?;
+        match spawned.code {
+            Some(0) => Ok(spawned.stdout.trim().to_owned()),
+            code => bail!("`{}` {}", command.to_shell(), exit_text(code)),
+        }
+    }
+
+    /// Runs a short query (`git log -1`, `rdsquashfs -c FILE`), logged; its exit code and output.
+    pub fn query(&mut self, command: &Command) -> Result<Spawned> {
         if interrupt::requested() {
             bail!("interrupted");
         }
         let argv: Vec<String> = command.argv.iter().map(|word| word.resolve(&self.vars)).collect::<Result<_, _>>()?;
         self.note(&format!("$ {}", command.to_shell()));
-        self.spawn(&argv, command.assign.is_some())
+        let spawned = self.spawner.spawn(&argv, &self.env, &self.log, command.assign.is_some())?;
+        if command.assign.is_some() {
+            let _ = writeln!(self.log, "{}", spawned.stdout.trim_end());
+        }
+        Ok(spawned)
     }
 
-    fn run(&mut self, index: usize, step: &Step) -> Result<(), StepFailure> {
+    fn run<S: PlanStep>(&mut self, index: usize, step: &S) -> Result<(), StepFailure> {
         let command = step.command();
         let shell = command.to_shell();
-        let fail = |reason: String| StepFailure { index, kind: step.kind(), command: shell.clone(), reason };
+        let fail = |reason: String| StepFailure {
+            index,
+            kind: step.kind(),
+            command: shell.clone(),
+            said: reason.clone(),
+            reason,
+            tries: 1,
+        };
         if interrupt::requested() {
             return Err(fail("interrupted".into()));
         }
-        let argv: Vec<String> = command
-            .argv
-            .iter()
-            .map(|word| word.resolve(&self.vars))
-            .collect::<Result<_, _>>()
-            .map_err(|e| fail(e.to_string()))?;
+        let resolve = |word: &Word, vars: &BTreeMap<Var, String>| word.resolve(vars).map_err(|e| fail(e.to_string()));
+        let argv: Vec<String> =
+            command.argv.iter().map(|word| resolve(word, &self.vars)).collect::<Result<_, StepFailure>>()?;
         self.note(&format!("$ {shell}"));
-        match (&command.form, step) {
+        match (&command.form, step.in_process()) {
             (Form::Value, _) => {
                 let var = command.assign.expect("a value is assigned");
                 self.vars.insert(var, argv[0].clone());
                 return Ok(());
             }
             (Form::UnlessEqualTolerant(a, b), _) => {
-                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
-                if resolve(a)? != resolve(b)? {
-                    if let Err(error) = self.spawn(&argv, false) {
-                        self.note(&format!("warning: {error:#} (the build goes on)"));
+                if resolve(a, &self.vars)? != resolve(b, &self.vars)? {
+                    match self.spawner.spawn(&argv, &self.env, &self.log, false) {
+                        Ok(Spawned { code: Some(0), .. }) => {}
+                        Ok(Spawned { code, .. }) => {
+                            self.note(&format!("warning: {} (the run goes on)", exit_text(code)))
+                        }
+                        Err(error) => self.note(&format!("warning: {error:#} (the run goes on)")),
                     }
                 }
                 return Ok(());
             }
-            (Form::Run, Step::Sbom { root, image, created, inputs, output }) => {
+            (Form::Run, Some(InProcess::Sbom { root, image, created, inputs, output })) => {
                 // What `cargo xtask sbom --from-root` does, without a nested cargo.
-                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
-                let root = resolve(root)?;
-                let inputs = inputs.as_ref().map(resolve).transpose()?;
+                let root = resolve(root, &self.vars)?;
+                let inputs = inputs.map(|word| resolve(word, &self.vars)).transpose()?;
                 let output = Utf8Path::new(&self.vars[&crate::plan::step::WORKSPACE]).join(output);
-                let info = crate::sbom::DocumentInfo { image, created: *created, inputs: inputs.as_deref() };
+                let info = crate::sbom::DocumentInfo { image, created, inputs: inputs.as_deref() };
                 return crate::sbom::write(Utf8Path::new(&root), info, &output).map_err(|e| fail(format!("{e:#}")));
             }
-            (Form::Run, Step::InputHash { partial, base, builder, into }) => {
+            (Form::Run, Some(InProcess::InputHash { partial, base, builder, into })) => {
                 // What `cargo xtask inputs` prints, without a nested cargo.
-                let resolve = |word: &Word| word.resolve(&self.vars).map_err(|e| fail(e.to_string()));
-                let (base, builder) = (resolve(base)?, builder.as_ref().map(resolve).transpose()?);
+                let base = resolve(base, &self.vars)?;
+                let builder = builder.map(|word| resolve(word, &self.vars)).transpose()?;
                 let hash = crate::plan::input_hash::combine(partial, &base, builder.as_deref());
                 self.note(&hash);
-                self.vars.insert(*into, hash);
+                self.vars.insert(into, hash);
                 return Ok(());
             }
-            _ => {}
+            (Form::Run, None) => {}
         }
-        if let Step::From { into, name, .. } = step {
+        if let Effect::CreatesContainer(into, name) = step.effect() {
             // Known before it exists: an interrupted `from` may still have created it.
-            let name = name.resolve(&self.vars).map_err(|e| fail(e.to_string()))?;
-            self.containers.push((*into, name));
+            let name = resolve(&name, &self.vars)?;
+            self.containers.push((into, name));
         }
-        let output = self.spawn(&argv, command.assign.is_some()).map_err(|e| fail(format!("{e:#}")))?;
+        let capture = command.assign.is_some();
+        let output = self.spawn_with_retries(&argv, capture, step.retry()).map_err(|(error, tries)| {
+            let mut failure = fail(error.reason);
+            failure.said = error.said;
+            failure.tries = tries;
+            failure
+        })?;
 
-        // Bookkeeping of what exists now, so cleanup knows what to remove.
-        match step {
-            Step::Commit { container, .. } => {
-                self.containers.retain(|(var, _)| var != container);
+        // Bookkeeping of what exists now, so clean-up knows what to remove.
+        match step.effect() {
+            Effect::Commits(container) => {
+                self.containers.retain(|(var, _)| *var != container);
                 self.untagged_image = Some(output.clone());
             }
-            Step::Remove { container } => self.containers.retain(|(var, _)| var != container),
-            Step::Tag { .. } => self.untagged_image = None,
-            _ => {}
+            Effect::RemovesContainer(container) => self.containers.retain(|(var, _)| *var != container),
+            Effect::Tags => self.untagged_image = None,
+            Effect::CreatesContainer(..) | Effect::None => {}
         }
         if let Some(var) = command.assign {
             if output.is_empty() && !step.may_assign_empty() {
@@ -187,39 +282,53 @@ impl<'a> StepRunner<'a> {
         Ok(())
     }
 
-    /// Runs argv; stderr (and stdout unless captured) goes to the log. Returns the trimmed stdout
-    /// when `capture`.
-    fn spawn(&mut self, argv: &[String], capture: bool) -> Result<String> {
-        let mut command: std::process::Command = self.sh.cmd(&argv[0]).args(&argv[1..]).into();
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        let log_out = self.log.try_clone()?;
-        let log_err = self.log.try_clone()?;
-        command.stdin(Stdio::null()).stderr(Stdio::from(log_err));
-        if capture {
-            command.stdout(Stdio::piped());
-        } else {
-            command.stdout(Stdio::from(log_out));
-        }
-        let mut child = command.spawn().with_context(|| format!("starting `{}`", argv[0]))?;
-        let _tracked = interrupt::track(child.id());
-        let mut stdout = String::new();
-        if let Some(mut pipe) = child.stdout.take() {
-            pipe.read_to_string(&mut stdout)?;
-        }
-        let status = child.wait()?;
-        if capture {
-            let _ = writeln!(self.log, "{}", stdout.trim_end());
-        }
-        if !status.success() {
-            let why = match status.code() {
-                Some(code) => format!("exited with status {code}"),
-                None => "was killed by a signal".to_owned(),
+    /// Runs argv; a registry command that fails for a passing reason is tried again, up to [`TRIES`]
+    /// times, after the [`BACKOFF`] waits. Returns the trimmed stdout (when captured); a failure
+    /// comes with how many times it was tried.
+    fn spawn_with_retries(
+        &mut self,
+        argv: &[String],
+        capture: bool,
+        retry: Retry,
+    ) -> Result<String, (SpawnError, usize)> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let start = self.log.stream_position().unwrap_or(0);
+            let error = match self.spawner.spawn(argv, &self.env, &self.log, capture) {
+                Ok(Spawned { code: Some(0), stdout }) => {
+                    if capture {
+                        let _ = writeln!(self.log, "{}", stdout.trim_end());
+                    }
+                    return Ok(stdout.trim().to_owned());
+                }
+                Ok(Spawned { code, .. }) => format!("`{}` {}", argv[0], exit_text(code)),
+                Err(error) => format!("{error:#}"),
             };
-            bail!("`{}` {why}", argv[0]);
+            let output = read_from(&self.log_path, start);
+            let said = last_error_line(&output).unwrap_or_else(|| error.clone());
+            // Only an error exit is read: a command that could not start or was killed is not retried.
+            let transient = match retry {
+                Retry::Registry if error.contains("exited with status") => {
+                    super::push::transient_reason(&said).or_else(|| super::push::transient_reason(&output))
+                }
+                _ => None,
+            };
+            if let Some(why) = transient {
+                if tries < TRIES && !interrupt::requested() {
+                    let delay = BACKOFF[tries - 1];
+                    let text = format!("{why}; retrying in {}s (try {} of {TRIES})", delay.as_secs(), tries + 1);
+                    self.note(&format!("# {text}"));
+                    if let Some(report) = &self.on_retry {
+                        report(&text);
+                    }
+                    if sleep_unless_interrupted(delay) {
+                        continue;
+                    }
+                }
+            }
+            return Err((SpawnError { reason: error, said }, tries));
         }
-        Ok(stdout.trim().to_owned())
     }
 
     /// Removes what the steps created and did not hand over: working containers (unless
@@ -247,8 +356,10 @@ impl<'a> StepRunner<'a> {
     fn quietly(&mut self, argv: &[&str]) {
         self.note(&format!("$ {} (clean-up)", argv.join(" ")));
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        if let Err(error) = self.spawn(&argv, false) {
-            self.note(&format!("clean-up failed: {error:#}"));
+        match self.spawner.spawn(&argv, &self.env, &self.log, false) {
+            Ok(Spawned { code: Some(0), .. }) => {}
+            Ok(Spawned { code, .. }) => self.note(&format!("clean-up failed: {}", exit_text(code))),
+            Err(error) => self.note(&format!("clean-up failed: {error:#}")),
         }
     }
 
@@ -256,6 +367,59 @@ impl<'a> StepRunner<'a> {
     pub fn log_tail(&self, count: usize) -> String {
         log_tail(&self.log_path, count)
     }
+}
+
+/// A failed spawn: why, and the tool's own error line.
+struct SpawnError {
+    reason: String,
+    said: String,
+}
+
+/// `exited with status 2` or `was killed by a signal`.
+fn exit_text(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exited with status {code}"),
+        None => "was killed by a signal".to_owned(),
+    }
+}
+
+/// Sleeps, waking early on Ctrl-C; false when interrupted.
+fn sleep_unless_interrupted(delay: Duration) -> bool {
+    let step = Duration::from_millis(100);
+    let mut slept = Duration::ZERO;
+    while slept < delay {
+        if interrupt::requested() {
+            return false;
+        }
+        std::thread::sleep(step);
+        slept += step;
+    }
+    !interrupt::requested()
+}
+
+/// The log from byte `start` on (what the last command wrote).
+fn read_from(path: &Utf8Path, start: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = File::open(path) {
+        if file.seek(SeekFrom::Start(start)).is_ok() {
+            let mut bytes = Vec::new();
+            let _ = file.read_to_end(&mut bytes);
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+    }
+    text
+}
+
+/// The line carrying the tool's final error: buildah's `Error: ...`, skopeo's `level=fatal msg=...`.
+pub fn last_error_line(output: &str) -> Option<String> {
+    let lines = output.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with("$ "));
+    let lines: Vec<&str> = lines.collect();
+    lines
+        .iter()
+        .rev()
+        .find(|line| line.starts_with("Error") || line.contains("level=fatal") || line.contains("level=error"))
+        .or(lines.last())
+        .map(|line| line.to_string())
 }
 
 /// The last `count` lines of a log file (empty when it cannot be read).

@@ -19,7 +19,6 @@ use crate::settings::Settings;
 pub const DIGEST: Var = Var("digest");
 
 /// Commands longer than this are continued on several lines.
-const WIDTH: usize = 100;
 
 /// buildah ≥ 1.29 honours `--retry 0` (the executor's retries are the only ones); buildah 1.28 ignores
 /// the count and retries three times by itself, after this delay, which keeps those extra tries short.
@@ -91,6 +90,24 @@ pub enum PushStep {
     MoveTag { destination: String, tag: String, transport: Transport },
     /// `mv PENDING FILE`: the digest file changes only once every tag points at the digest.
     Record { pending: Utf8PathBuf, file: Utf8PathBuf },
+}
+
+impl super::step::PlanStep for PushStep {
+    fn command(&self) -> Command {
+        PushStep::command(self)
+    }
+
+    fn kind(&self) -> &'static str {
+        PushStep::kind(self)
+    }
+
+    fn retry(&self) -> super::step::Retry {
+        if self.is_remote() {
+            super::step::Retry::Registry
+        } else {
+            super::step::Retry::Never
+        }
+    }
 }
 
 impl PushStep {
@@ -279,7 +296,7 @@ pub fn render(plan: &PushPlan, title: &str) -> String {
     }
     out.push_str("set -eu\n");
     for step in &plan.setup {
-        out.push_str(&step.command().to_shell_wrapped(WIDTH));
+        out.push_str(&super::script::line(step));
         out.push('\n');
     }
     for image in &plan.images {
@@ -290,7 +307,7 @@ pub fn render(plan: &PushPlan, title: &str) -> String {
             image.destination
         ));
         for step in &image.steps {
-            out.push_str(&step.command().to_shell_wrapped(WIDTH));
+            out.push_str(&super::script::line(step));
             out.push('\n');
         }
         out.push_str(&format!("echo {}@\"${{{}}}\"\n", quote(&image.destination), DIGEST.0));

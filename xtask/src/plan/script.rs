@@ -2,11 +2,17 @@
 //! Every line is a step's [`Command`](super::Command), the very argv the executor runs; what only a
 //! run knows is a variable, assigned at the top (`run`) or by a printed command.
 
-use super::step::{CONTAINER, EMERGE_ROOT, RUN};
+use super::step::{PlanStep, CONTAINER, EMERGE_ROOT, RUN};
 use super::{ImagePlan, Plan, Status, Step};
 
 /// Commands longer than this are continued on several lines.
 const WIDTH: usize = 100;
+
+/// One step as a line of a script (continued over several when long): the one rendering of a step
+/// that build, push and catalyst scripts share.
+pub fn line<S: PlanStep>(step: &S) -> String {
+    step.command().to_shell_wrapped(WIDTH)
+}
 
 /// The script for `plan`. `title` names what was asked for (it goes into the header comment).
 pub fn render(plan: &Plan, title: &str) -> String {
@@ -45,7 +51,7 @@ pub fn render(plan: &Plan, title: &str) -> String {
 
 fn render_list(out: &mut String, steps: &[Step]) {
     for step in steps {
-        out.push_str(&step.command().to_shell_wrapped(WIDTH));
+        out.push_str(&line(step));
         out.push('\n');
     }
 }
@@ -96,7 +102,7 @@ fn render_steps(out: &mut String, image: &ImagePlan) {
         if let Step::UntagStale { .. } = step {
             out.push_str("# The image this one replaces loses its input-hash tag (a failure is only a warning).\n");
         }
-        out.push_str(&step.command().to_shell_wrapped(WIDTH));
+        out.push_str(&line(step));
         out.push('\n');
         if image.minimal.is_some() && *step == (Step::Unmount { container: CONTAINER }) {
             out.push_str("# Phase 2: the new root becomes the image: configured, committed, tested, tagged.\n");

@@ -136,6 +136,101 @@ impl ConfigOption {
     }
 }
 
+/// What the runner needs of a step of any plan (a build, a push, a catalyst release): the one command
+/// it runs, a short name, whether a failure may be tried again, and what it does to container storage
+/// (so a failure or an interrupt leaves nothing behind).
+pub trait PlanStep {
+    /// The one command this step runs (printed as a line of the plan's script).
+    fn command(&self) -> Command;
+    /// A short name for progress lines and logs.
+    fn kind(&self) -> &'static str;
+    /// Whether a failure may be tried again.
+    fn retry(&self) -> Retry {
+        Retry::Never
+    }
+    /// What the step does that a clean-up must know about.
+    fn effect(&self) -> Effect {
+        Effect::None
+    }
+    /// A step the executor runs in-process, with the function its printed command calls.
+    fn in_process(&self) -> Option<InProcess<'_>> {
+        None
+    }
+    /// Whether the output it assigns may be empty (else an empty one is a failure).
+    fn may_assign_empty(&self) -> bool {
+        false
+    }
+}
+
+/// The steps whose printed command is a subcommand of ours (`cargo xtask ...`): the executor runs the
+/// same function without a nested cargo.
+#[derive(Clone, Copy, Debug)]
+pub enum InProcess<'s> {
+    /// `cargo xtask sbom IMAGE --from-root ROOT ...`.
+    Sbom { root: &'s Word, image: &'s str, created: i64, inputs: Option<&'s Word>, output: &'s str },
+    /// `VAR=$(cargo xtask inputs PARTIAL --base-id ID ...)`.
+    InputHash { partial: &'s str, base: &'s Word, builder: Option<&'s Word>, into: Var },
+}
+
+/// When a failed step is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    Never,
+    /// A registry command: again (a bounded number of times, with backoff) when its error says the
+    /// network or the registry had a passing problem.
+    Registry,
+}
+
+/// What a step does to container storage, for the clean-up after a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Creates a container with this (known beforehand) name, assigned to the variable.
+    CreatesContainer(Var, Word),
+    /// Removes the container of the variable.
+    RemovesContainer(Var),
+    /// Commits the container of the variable (removing it) into an untagged image.
+    Commits(Var),
+    /// Tags the committed image: it is no longer left over.
+    Tags,
+}
+
+impl PlanStep for Step {
+    fn command(&self) -> Command {
+        Step::command(self)
+    }
+
+    fn kind(&self) -> &'static str {
+        Step::kind(self)
+    }
+
+    fn effect(&self) -> Effect {
+        match self {
+            Step::From { into, name, .. } => Effect::CreatesContainer(*into, name.clone()),
+            Step::Remove { container } => Effect::RemovesContainer(*container),
+            Step::Commit { container, .. } => Effect::Commits(*container),
+            Step::Tag { .. } => Effect::Tags,
+            _ => Effect::None,
+        }
+    }
+
+    fn may_assign_empty(&self) -> bool {
+        Step::may_assign_empty(self)
+    }
+
+    fn in_process(&self) -> Option<InProcess<'_>> {
+        match self {
+            Step::Sbom { root, image, created, inputs, output } => {
+                Some(InProcess::Sbom { root, image, created: *created, inputs: inputs.as_ref(), output })
+            }
+            Step::InputHash { partial, base, builder, into } => {
+                Some(InProcess::InputHash { partial, base, builder: builder.as_ref(), into: *into })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One step of an image's build.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
