@@ -76,8 +76,11 @@ pub struct StepRunner<'a> {
     existing_images: BTreeSet<String>,
     env: Vec<(String, String)>,
     /// Told when a registry command is tried again.
-    on_retry: Option<Box<dyn Fn(&str) + 'a>>,
+    on_retry: Option<RetryReport<'a>>,
 }
+
+/// Told when a step is tried again.
+type RetryReport<'a> = Box<dyn Fn(&str) + 'a>;
 
 /// Why a step failed.
 #[derive(Debug)]
