@@ -157,7 +157,7 @@ fn a_rig_image_built_twice_is_the_same_image_and_describes_itself() {
         ("org.opencontainers.image.title", "rig/hello".to_owned()),
         ("org.opencontainers.image.created", "2025-11-23T00:00:00Z".to_owned()),
         ("org.opencontainers.image.revision", revision),
-        ("org.opencontainers.image.version", inputs[..16].to_owned()),
+        ("org.opencontainers.image.version", inputs.clone()),
         ("org.opencontainers.image.base.name", session.latest("rig/base")),
         ("org.opencontainers.image.base.digest", digest(&session.latest("rig/base"))),
     ];

@@ -18,7 +18,6 @@ use crate::settings::Settings;
 /// The digest of the image just pushed, read from the digest file.
 pub const DIGEST: Var = Var("digest");
 
-
 /// buildah ≥ 1.29 honours `--retry 0` (the executor's retries are the only ones); buildah 1.28 ignores
 /// the count and retries three times by itself, after this delay, which keeps those extra tries short.
 const BUILDAH_RETRY_DELAY: &str = "100ms";
