@@ -1,0 +1,62 @@
+//! The end-to-end harness: real buildah, real emerge, the real `cargo xtask` CLI on the offline rig.
+//!
+//! Every test starts a [`Session`]: it holds a global lock (buildah on a small machine should not run
+//! ten builds at once), has its own image namespace (`localhost/e2e-<name>-<pid>`) and its own binary
+//! package cache (a temporary folder), and removes every image of its namespace when it ends, even
+//! when the test panics. The rig root (`localhost/buildah-gentoo/rig-root:*`) is shared and never
+//! removed; it is built once, before the first test, with a cache under `target/e2e/shared-cache`.
+//!
+//! Tests run the CLI in a [`Workspace`] copy (the files git knows, symlinks kept), so logs and build
+//! contexts are their own and definitions can be edited; the nested cargo builds into
+//! `target/e2e-target` (the outer `cargo test` holds the lock on `target/`).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::workspace_root;
+
+mod output;
+mod process;
+mod recorder;
+mod session;
+mod storage;
+mod workspace;
+
+pub use output::*;
+pub use process::*;
+pub use recorder::*;
+pub use session::*;
+pub use storage::*;
+pub use workspace::*;
+
+/// The rig's full images (`image-defs/src/images/rig/`).
+pub const RIG_IMAGES: [&str; 5] = ["rig/base", "rig/hello", "rig/greeter", "rig/alpha", "rig/beta"];
+
+/// The rig's minimal images, built in `rig/base`: scratch → busybox → greeter-min → hello-min.
+pub const MINIMAL_RIG_IMAGES: [&str; 3] = ["rig/busybox", "rig/greeter-min", "rig/hello-min"];
+
+/// The isolation every buildah call of the suite uses.
+pub const ISOLATION: &str = "chroot";
+
+/// Where the nested cargo builds the tool, for every suite: test binaries run one after another, and
+/// the tool finds its workspace at run time (`cargo run` sets `CARGO_MANIFEST_DIR`), so workspace
+/// copies can share one build folder.
+pub fn cargo_target_dir() -> Utf8PathBuf {
+    workspace_root().join("target/e2e-target")
+}
+
+/// The folder of the suite's shared state (the rig root's debootstrap cache).
+pub fn e2e_dir() -> Utf8PathBuf {
+    workspace_root().join("target/e2e")
+}

@@ -1,0 +1,81 @@
+//! A recorder in front of the real buildah: every call's argv, and a pause at a chosen step.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// A folder with a `buildah` that records every call's argv (NUL-separated, one record a call) in a
+/// log, then runs the real buildah: put it first on `PATH` to see exactly what a process ran.
+pub struct BuildahRecorder {
+    dir: TempDir,
+}
+
+impl BuildahRecorder {
+    pub fn new() -> BuildahRecorder {
+        let real = std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("buildah")).find(|path| path.is_file()))
+            .expect("buildah on PATH");
+        let dir = tempfile::Builder::new().prefix("buildah-recorder-").tempdir().unwrap();
+        // With BUILDAH_PAUSE_ON=<subcommand>, the first such call marks `$BUILDAH_PAUSE_DIR/paused`
+        // and waits for a writer on the fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops a
+        // build at a known step.
+        let script = format!(
+            "#!/bin/sh\n\
+             log=\"${{BUILDAH_ARGV_LOG:-/dev/null}}\"\n\
+             printf '%s\\0' \"$@\" >> \"$log\"\n\
+             printf 'END\\0' >> \"$log\"\n\
+             if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && [ ! -e \"$BUILDAH_PAUSE_DIR/paused\" ]; then\n\
+             \x20 : > \"$BUILDAH_PAUSE_DIR/paused\"\n\
+             \x20 read -r _ < \"$BUILDAH_PAUSE_DIR/go\"\n\
+             fi\n\
+             exec '{}' \"$@\"\n",
+            real.display()
+        );
+        let shim = dir.path().join("buildah");
+        std::fs::write(&shim, script).unwrap();
+        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        BuildahRecorder { dir }
+    }
+
+    /// `PATH` with the recorder first.
+    pub fn path(&self) -> String {
+        format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// A new log file for one process's calls.
+    pub fn log(&self, name: &str) -> Utf8PathBuf {
+        Utf8PathBuf::from_path_buf(self.dir.path().join(format!("{name}.argv"))).unwrap()
+    }
+
+    /// A folder for one pause: `paused` appears when the paused call starts waiting; writing a line
+    /// to the fifo `go` lets it run.
+    pub fn pause_dir(&self, name: &str) -> Utf8PathBuf {
+        let dir = Utf8PathBuf::from_path_buf(self.dir.path().join(format!("pause-{name}"))).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("go").as_str()).unwrap();
+        // SAFETY: mkfifo(3) with a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo: {}", std::io::Error::last_os_error());
+        dir
+    }
+
+    /// The calls recorded in `log`, each its argv after `buildah`.
+    pub fn calls(log: &Utf8Path) -> Vec<Vec<String>> {
+        let bytes = std::fs::read(log).unwrap_or_default();
+        let mut calls = vec![Vec::new()];
+        for field in bytes.split(|&b| b == 0) {
+            let field = String::from_utf8_lossy(field).into_owned();
+            if field == "END" {
+                calls.push(Vec::new());
+            } else {
+                calls.last_mut().unwrap().push(field);
+            }
+        }
+        calls.pop();
+        calls
+    }
+}
+
+impl Default for BuildahRecorder {
+    fn default() -> Self {
+        BuildahRecorder::new()
+    }
+}
