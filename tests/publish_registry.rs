@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use buildah_gentoo_tests::e2e::{self, Finished, Session, Workspace};
+use buildah_gentoo_tests::e2e::{self, wait_for_file, BuildahRecorder, Finished, Session, Workspace};
 use buildah_gentoo_tests::servers::{auth_json, base64, Certificates, Registry, RegistryOptions};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
@@ -115,6 +115,13 @@ impl Background {
 
     fn has_line(&self, matches: impl Fn(&str) -> bool) -> bool {
         self.lines.lock().unwrap().iter().any(|line| matches(line))
+    }
+
+    /// Sends `signal` to the process group.
+    fn signal_group(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().unwrap().id() as i32;
+        // SAFETY: kill(2) on our own child's process group.
+        assert_eq!(unsafe { libc::kill(-pid, signal) }, 0, "{}", std::io::Error::last_os_error());
     }
 
     /// Whether the process has ended.
@@ -363,6 +370,33 @@ fn push_to_a_tls_registry_requiring_client_certificates_and_credentials() {
     assert_eq!(printed_digest(&again, host, &repository), digest, "the same image pushed again changed digest");
     assert_eq!(remote.digests(&repository), before);
     assert!(!registry.log().is_empty());
+
+    // Ctrl-C while a changed image's content goes up (`buildah push`), and while the moving tags
+    // follow (`skopeo copy`), each held there by the recorder: exit 130, and every moving tag still
+    // on the old digest.
+    workspace.edit("image-defs/src/images/rig/base.rs", "test rig base\"", "test rig base, interrupted\"");
+    xtask(&session, &workspace, &["build", IMAGE]).expect_success();
+    let recorder = BuildahRecorder::new();
+    let path = recorder.path();
+    let latest_before = remote.inspect(&repository, "latest")["Digest"].clone();
+    for subcommand in ["push", "copy"] {
+        let pause = recorder.pause_dir(subcommand);
+        let mut command = xtask_command(&session, &workspace, &{
+            let mut args = vec!["push", IMAGE];
+            args.extend(registry_flags(host, &full, Some(&auth)));
+            args
+        });
+        command.env("PATH", &path).env("BUILDAH_PAUSE_ON", subcommand).env("BUILDAH_PAUSE_DIR", pause.as_str());
+        let interrupted = Background::start(command);
+        wait_for_file(&pause.join("paused"), Duration::from_secs(300));
+        interrupted.signal_group(libc::SIGINT);
+        let finished = interrupted.finish(Duration::from_secs(120));
+        assert_eq!(finished.code, Some(130), "at `{subcommand}`: {}", finished.describe());
+        assert_eq!(remote.inspect(&repository, "latest")["Digest"], latest_before, "at `{subcommand}`: latest moved");
+    }
+    let resumed = push(&full, &auth);
+    resumed.expect_success();
+    assert_ne!(printed_digest(&resumed, host, &repository), digest, "the changed image went up");
 }
 
 #[test]

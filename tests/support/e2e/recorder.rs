@@ -1,38 +1,41 @@
-//! A recorder in front of the real buildah: every call's argv, and a pause at a chosen step.
+//! A recorder in front of the real buildah and skopeo: every call's argv, and a pause at a chosen step.
 
 #[allow(unused_imports)]
 use super::*;
 
-/// A folder with a `buildah` that records every call's argv (NUL-separated, one record a call) in a
-/// log, then runs the real buildah: put it first on `PATH` to see exactly what a process ran.
+/// A folder with a `buildah` and a `skopeo` that record every call's argv (NUL-separated, one record a
+/// call, without the program's name) in a log, then run the real tool: put it first on `PATH` to see
+/// exactly what a process ran.
 pub struct BuildahRecorder {
     dir: TempDir,
 }
 
 impl BuildahRecorder {
     pub fn new() -> BuildahRecorder {
-        let real = std::env::var_os("PATH")
-            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("buildah")).find(|path| path.is_file()))
-            .expect("buildah on PATH");
         let dir = tempfile::Builder::new().prefix("buildah-recorder-").tempdir().unwrap();
-        // With BUILDAH_PAUSE_ON=<subcommand>, the first such call marks `$BUILDAH_PAUSE_DIR/paused`
-        // and waits for a writer on the fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops a
-        // build at a known step.
-        let script = format!(
-            "#!/bin/sh\n\
-             log=\"${{BUILDAH_ARGV_LOG:-/dev/null}}\"\n\
-             printf '%s\\0' \"$@\" >> \"$log\"\n\
-             printf 'END\\0' >> \"$log\"\n\
-             if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && [ ! -e \"$BUILDAH_PAUSE_DIR/paused\" ]; then\n\
-             \x20 : > \"$BUILDAH_PAUSE_DIR/paused\"\n\
-             \x20 read -r _ < \"$BUILDAH_PAUSE_DIR/go\"\n\
-             fi\n\
-             exec '{}' \"$@\"\n",
-            real.display()
-        );
-        let shim = dir.path().join("buildah");
-        std::fs::write(&shim, script).unwrap();
-        std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        for tool in ["buildah", "skopeo"] {
+            let real = std::env::var_os("PATH")
+                .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(tool)).find(|path| path.is_file()))
+                .unwrap_or_else(|| panic!("{tool} on PATH"));
+            // With BUILDAH_PAUSE_ON=<subcommand>, the first such call marks `$BUILDAH_PAUSE_DIR/paused`
+            // and waits for a writer on the fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops
+            // a build or a push at a known step.
+            let script = format!(
+                "#!/bin/sh\n\
+                 log=\"${{BUILDAH_ARGV_LOG:-/dev/null}}\"\n\
+                 printf '%s\\0' \"$@\" >> \"$log\"\n\
+                 printf 'END\\0' >> \"$log\"\n\
+                 if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && [ ! -e \"$BUILDAH_PAUSE_DIR/paused\" ]; then\n\
+                 \x20 : > \"$BUILDAH_PAUSE_DIR/paused\"\n\
+                 \x20 read -r _ < \"$BUILDAH_PAUSE_DIR/go\"\n\
+                 fi\n\
+                 exec '{}' \"$@\"\n",
+                real.display()
+            );
+            let shim = dir.path().join(tool);
+            std::fs::write(&shim, script).unwrap();
+            std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        }
         BuildahRecorder { dir }
     }
 

@@ -60,8 +60,17 @@ fn push(context: &Context, names: &[&str], dry_run: bool) -> Result<ExitCode> {
         print!("{}", planner::render(&plan, &names.join(" ")));
         return Ok(ExitCode::SUCCESS);
     }
-    for pushed in executor::push(&sh, &context.workspace, &context.settings, &plan)? {
-        println!("{}", pushed.reference);
+    match executor::push(&sh, &context.workspace, &context.settings, &plan) {
+        Ok(pushed) => {
+            for pushed in pushed {
+                println!("{}", pushed.reference);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) if crate::execute::interrupt::requested() => {
+            eprintln!("interrupted: {error:#}");
+            Ok(ExitCode::from(130))
+        }
+        Err(error) => Err(error),
     }
-    Ok(ExitCode::SUCCESS)
 }
