@@ -187,7 +187,7 @@ fn join_names(names: &[&String]) -> String {
 }
 
 /// buildah's `--isolation`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Isolation {
     Chroot,

@@ -8,6 +8,8 @@ use anyhow::{bail, Result};
 use image_defs::Image;
 
 use super::{ImagePlan, Piece, PlanInputs, Step};
+use sha2::{Digest, Sha256};
+
 use crate::hash::sha256;
 
 /// How many hex digits of the SHA-256 an input hash keeps (128 bits): the label, the OCI version and
@@ -33,17 +35,20 @@ pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String
 }
 
 /// The hash (hex SHA-256) of everything that determines the image but the ids it starts from: the
-/// tool's version, the repository's identity, the image's rendered steps (minus those that settle the
-/// hash or move tags), its generated files and the content of every file it copies.
+/// tool's version, the repository's identity, the image's steps (minus those that settle the hash or
+/// move tags), its generated files and the content of every file it copies.
 pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -> Result<String> {
     let mut text = String::new();
     writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
     writeln!(text, "repository {repository}").unwrap();
+    // The steps, fed field by field into the hash: the same typed data their commands are rendered
+    // from, without rendering every command of every image.
+    let mut steps = StableHasher(Sha256::new());
     for step in &plan.steps {
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
             continue;
         }
-        writeln!(text, "step {}", step.command().to_shell()).unwrap();
+        std::hash::Hash::hash(step, &mut steps);
         if let Step::Copy { source, .. } = step {
             if let [Piece::Text(path)] = source.0.as_slice() {
                 // The build context and the SBOM are made by the build, not inputs of it.
@@ -58,10 +63,57 @@ pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -
             }
         }
     }
+    writeln!(text, "steps {}", crate::hash::hex(&steps.0.finalize())).unwrap();
     for file in &plan.context_files {
         writeln!(text, "generated {} {}", file.path, sha256(file.contents.as_bytes())).unwrap();
     }
     Ok(sha256(text.as_bytes()))
+}
+
+/// A `Hasher` that feeds a SHA-256, every integer as 8 little-endian bytes, so that what a derived
+/// `Hash` writes is the same on every machine (`finish` is not used).
+struct StableHasher(Sha256);
+
+impl std::hash::Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.0.update([value]);
+    }
+
+    fn write_u16(&mut self, value: u16) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0.update(value.to_le_bytes());
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0.update(value.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_isize(&mut self, value: isize) {
+        self.write_u64(value as u64);
+    }
+
+    fn write_i64(&mut self, value: i64) {
+        self.write_u64(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("the SHA-256 is read, not this")
+    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub const EMERGE_ROOT: &str = "/emerge-root";
 /// The fixed script of [`Step::WriteFile`]: `$1` the path, `$2` the contents (a line is added).
 pub const WRITE_FILE: &str = "mkdir -p \"${1%/*}\" && printf '%s\\n' \"$2\" > \"$1\"";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pull {
     /// Only local images (parents this tool built).
@@ -57,7 +57,7 @@ pub enum Pull {
 }
 
 /// A bind mount of `buildah run`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Mount {
     pub source: Word,
     pub target: String,
@@ -93,7 +93,7 @@ impl Mount {
 }
 
 /// One `buildah config` option.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigOption {
     Env(String, String),
@@ -232,7 +232,7 @@ impl PlanStep for Step {
 }
 
 /// One step of an image's build.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// `VAR=$(buildah from --name NAME IMAGE)`: a working container. The name is known before the
