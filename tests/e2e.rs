@@ -358,8 +358,8 @@ fn a_changed_parent_rebuilds_its_children_and_nothing_else() {
 
     ws.edit(
         HELLO_RS,
-        r#"vec![("GREETING", "hello from the rig")]"#,
-        r#"vec![("GREETING", "hello from the rig"), ("E2E_PARENT_CHANGED", "yes")]"#,
+        r#"env: &[("GREETING", "hello from the rig")]"#,
+        r#"env: &[("GREETING", "hello from the rig"), ("E2E_PARENT_CHANGED", "yes")]"#,
     );
     let again = session.xtask(&ws, &["build", "rig/greeter", "rig/alpha"]);
     again.expect_success();
@@ -403,15 +403,9 @@ fn a_failing_package_fails_its_image_cleanly() {
 
     ws.edit(
         ALPHA_RS,
-        "use crate::{atom, Atom, Image, Parent};",
-        "use crate::{atom, package_use, Atom, Image, PackageUse, Parent};",
-    );
-    ws.edit(
-        ALPHA_RS,
-        "        vec![atom!(\"app-misc/alpha\")]\n    }\n",
-        "        vec![atom!(\"app-misc/alpha\"), atom!(\"app-misc/broken\")]\n    }\n    \
-         fn package_use(&self) -> Vec<PackageUse> {\n        \
-         vec![package_use!(\"app-misc/broken\" => \"fail\")]\n    }\n",
+        "packages: &[atom!(\"app-misc/alpha\")],",
+        "packages: &[atom!(\"app-misc/alpha\"), atom!(\"app-misc/broken\")],\n        \
+         package_use: &[crate::package_use!(\"app-misc/broken\" => \"fail\")],",
     );
     // The step that fails: the first `emerge` of rig/alpha's plan.
     let plan = session.xtask(&ws, &["plan", "rig/alpha", "--json"]);
@@ -544,23 +538,18 @@ fn hostile_values(marker: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Rust source for `fn env()` and `fn labels()` returning these pairs (`{:?}` of a `str` is a valid
-/// Rust string literal for the same text).
+/// Rust source for the `env` and `labels` fields of a spec holding these pairs (`{:?}` of a `str` is
+/// a valid Rust string literal for the same text).
 fn env_and_labels_source(env: &[(String, String)], labels: &[(String, String)]) -> String {
     let pairs = |pairs: &[(String, String)]| {
         pairs.iter().map(|(key, value)| format!("({key:?}, {value:?})")).collect::<Vec<_>>().join(", ")
     };
-    format!(
-        "    fn env(&self) -> Vec<(&'static str, &'static str)> {{\n        vec![{}]\n    }}\n    \
-         fn labels(&self) -> Vec<(&'static str, &'static str)> {{\n        vec![{}]\n    }}\n",
-        pairs(env),
-        pairs(labels)
-    )
+    format!("\n        env: &[{}],\n        labels: &[{}],", pairs(env), pairs(labels))
 }
 
 /// Builds rig/beta with these env and labels (in `ws`) and returns its reference.
 fn build_beta_with(session: &Session, ws: &Workspace, env: &[(String, String)], labels: &[(String, String)]) -> String {
-    let packages = "    fn packages(&self) -> Vec<Atom<'static>> {\n        vec![atom!(\"app-misc/beta\")]\n    }\n";
+    let packages = "packages: &[atom!(\"app-misc/beta\")],";
     ws.edit(BETA_RS, packages, &format!("{packages}{}", env_and_labels_source(env, labels)));
     session.xtask(ws, &["build", "rig/beta"]).expect_success();
     session.latest("rig/beta")
@@ -778,8 +767,8 @@ fn a_trusted_site_ca_is_installed_and_nothing_else() {
     std::fs::write(ws.root().join("buildah-gentoo.toml"), format!("site-ca = \"{site_ca}\"\n")).unwrap();
     ws.edit(
         BETA_RS,
-        "        vec![atom!(\"app-misc/beta\")]\n    }\n",
-        "        vec![atom!(\"app-misc/beta\")]\n    }\n    fn trust_site_ca(&self) -> bool {\n        true\n    }\n",
+        "packages: &[atom!(\"app-misc/beta\")],",
+        "packages: &[atom!(\"app-misc/beta\")],\n        trust_site_ca: true,",
     );
 
     session.xtask(&ws, &["build", "rig/beta"]).expect_success();
@@ -829,7 +818,7 @@ fn a_repository_image_is_mounted_for_the_run_and_removed_after() {
     assert!(copied.success() && committed.success(), "{}\n{}", copied.describe(), committed.describe());
     session.remember_ids();
 
-    ws.edit(ALPHA_RS, "Parent::image::<RigBase>()", &format!("Parent::registry({:?})", session.rig_root()));
+    ws.edit(ALPHA_RS, "Parent::image(&RigBase)", &format!("Parent::registry({:?})", session.rig_root()));
     ws.edit(ALPHA_RS, "use super::RigBase;\n", "");
     let before = containers();
     let build = session.xtask(&ws, &["build", "rig/alpha", "--repository", &format!("image:{repository_image}")]);

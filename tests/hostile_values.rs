@@ -5,52 +5,30 @@ use std::collections::BTreeMap;
 use std::process::Command as Process;
 
 use buildah_gentoo_tests::fixed_settings;
-use image_defs::{CopyFile, Image, Parent, Port, Registry};
+use image_defs::{CopyFile, Parent, Port, Registry, Spec};
 use xtask::plan::{self, script, Var};
 use xtask::settings::RepositorySource;
 
 const NASTY: &str =
     "it's \"quoted\" $(touch pwned) `touch pwned` $HOME ${HOME} \\ * ? ~ ; & | < > #\nsecond line\ttab  two spaces ";
 
-struct Hostile;
-
-impl Image for Hostile {
-    fn name(&self) -> &'static str {
-        "hostile"
-    }
-    fn parent(&self) -> Parent {
-        Parent::registry("docker.io/gentoo/stage3:latest")
-    }
-    fn packages(&self) -> Vec<image_defs::Atom<'static>> {
-        vec![image_defs::atom!("app-misc/hello")]
-    }
-    fn env(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("NASTY", NASTY), ("EMPTY", ""), ("SPACE Y", "x")]
-    }
-    fn labels(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("org.example.nasty", NASTY), ("with space $(x)", "`y`")]
-    }
-    fn entrypoint(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["/bin/sh", "-c", NASTY])
-    }
-    fn cmd(&self) -> Option<Vec<&'static str>> {
-        Some(vec![NASTY, ""])
-    }
-    fn user(&self) -> Option<&'static str> {
-        Some("user name$(x)")
-    }
-    fn workdir(&self) -> Option<&'static str> {
-        Some("/work dir/'$(x)'")
-    }
-    fn ports(&self) -> Vec<Port> {
-        vec![Port::udp(53)]
-    }
-    fn files(&self) -> Vec<CopyFile> {
-        vec![CopyFile::new(file!(), "odd files/it's $(x) `y`.conf", "/etc/odd dir/$(x)/\"it's\"\nnewline")]
-    }
-    fn test(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["/bin/echo", NASTY])
-    }
+image_defs::image! {
+    Hostile = Spec {
+        name: "hostile",
+        parent: Parent::registry("docker.io/gentoo/stage3:latest"),
+        packages: &[image_defs::atom!("app-misc/hello")],
+        // Environment names are shell names (checked at compile time); values may hold anything.
+        env: &[("NASTY", NASTY), ("EMPTY", "")],
+        labels: &[("org.example.nasty", NASTY), ("with space $(x)", "`y`")],
+        entrypoint: Some(&["/bin/sh", "-c", NASTY]),
+        cmd: Some(&[NASTY, ""]),
+        user: Some("user name$(x)"),
+        workdir: Some("/work dir/'$(x)'"),
+        ports: &[Port::udp(53)],
+        files: &[CopyFile::new(file!(), "odd files/it's $(x) `y`.conf", "/etc/odd dir/$(x)/\"it's\"\nnewline")],
+        test: Some(&["/bin/echo", NASTY]),
+        ..Spec::DEFAULT
+    };
 }
 
 #[test]
@@ -63,7 +41,7 @@ fn sh_passes_every_value_through_verbatim() {
     settings.work_dir = "target/work dir $(x)".into();
     // The odd file does not exist: the planner only needs its hash, which gathering the inputs reads.
     let global = Registry::global().unwrap();
-    let copied_files = HOSTILE.files().iter().map(|file| (file.source_path().to_owned(), "0".repeat(64))).collect();
+    let copied_files = Hostile::SPEC.files.iter().map(|file| (file.source_path().to_owned(), "0".repeat(64))).collect();
     let inputs = xtask::plan::PlanInputs {
         registry: &registry,
         copied_files,

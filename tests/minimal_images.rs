@@ -280,9 +280,8 @@ fn a_failing_minimal_build_leaves_no_builder_and_no_mounted_container() {
     ws.edit(GREETER_MIN_RS, r#"atom!("acct-user/rig")]"#, r#"atom!("acct-user/rig"), atom!("app-misc/broken")]"#);
     ws.edit(
         GREETER_MIN_RS,
-        "    fn cleanups(&self)",
-        "    fn package_use(&self) -> Vec<crate::PackageUse> {\n        \
-         vec![crate::package_use!(\"app-misc/broken\" => \"fail\")]\n    }\n    fn cleanups(&self)",
+        "        cleanups: ",
+        "        package_use: &[crate::package_use!(\"app-misc/broken\" => \"fail\")],\n        cleanups: ",
     );
     let before = containers();
     let failed = session.xtask(&ws, &["build", "--no-deps", "rig/greeter-min"]);

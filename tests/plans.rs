@@ -267,21 +267,17 @@ fn input_hashes_are_values_when_parents_exist_and_steps_when_the_plan_builds_the
 /// the official images' tweaks), and the image starts from the import's digest tag.
 #[test]
 fn a_tarball_root_is_checked_and_imported_before_the_images_on_it() {
-    use image_defs::{atom, Atom, Image, Parent, Root};
+    use image_defs::{atom, Parent, Root, Spec};
     use xtask::plan::root_import::{root_repository, TarballImport};
 
     const TARBALL: &str = "stages/stage3-amd64-openrc-20261101T170000Z.tar.xz";
-    struct OwnStage3;
-    impl Image for OwnStage3 {
-        fn name(&self) -> &'static str {
-            "own-stage3"
-        }
-        fn parent(&self) -> Parent {
-            Parent::Root(Root::tarball(TARBALL).keyring("keys/gentoo-release.gpg"))
-        }
-        fn packages(&self) -> Vec<Atom<'static>> {
-            vec![atom!("app-misc/hello")]
-        }
+    image_defs::image! {
+        OwnStage3 = Spec {
+            name: "own-stage3",
+            parent: Parent::Root(Root::tarball(TARBALL).keyring("keys/gentoo-release.gpg")),
+            packages: &[atom!("app-misc/hello")],
+            ..Spec::DEFAULT
+        };
     }
     static OWN: OwnStage3 = OwnStage3;
     let registry = Registry::new(vec![&OWN]).unwrap();
@@ -312,18 +308,12 @@ fn a_tarball_root_is_checked_and_imported_before_the_images_on_it() {
 /// A registry root pinned by digest stays pinned: the plan starts from that exact reference.
 #[test]
 fn a_registry_root_pinned_by_digest_is_used_verbatim() {
-    use image_defs::{Image, Parent};
+    use image_defs::{Parent, Spec};
 
     const PINNED: &str =
         "docker.io/gentoo/stage3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    struct Pinned;
-    impl Image for Pinned {
-        fn name(&self) -> &'static str {
-            "pinned"
-        }
-        fn parent(&self) -> Parent {
-            Parent::registry(PINNED)
-        }
+    image_defs::image! {
+        Pinned = Spec { name: "pinned", parent: Parent::registry(PINNED), ..Spec::DEFAULT };
     }
     static PINNED_IMAGE: Pinned = Pinned;
     let registry = Registry::new(vec![&PINNED_IMAGE]).unwrap();

@@ -1,52 +1,36 @@
 //! The registry refuses broken image sets before anything runs, naming the images involved.
 
 use image_defs::registry::ResolvedParent;
-use image_defs::{Cleanup, Image, Layout, Parent, Registry, Root};
+use image_defs::{Cleanup, Image, Layout, Parent, Registry, Root, Spec};
 
 macro_rules! image {
     ($type:ident, $name:literal, $parent:expr) => {
-        struct $type;
-        impl Image for $type {
-            fn name(&self) -> &'static str {
-                $name
-            }
-            fn parent(&self) -> Parent {
-                $parent
-            }
-        }
+        image_defs::image! { $type = Spec { name: $name, parent: $parent, ..Spec::DEFAULT }; }
     };
 }
 
 image!(Root1, "root1", Parent::registry("docker.io/gentoo/stage3:latest"));
-image!(Child, "child", Parent::image::<Root1>());
+image!(Child, "child", Parent::image(&Root1));
 image!(ChildAgain, "child", Parent::named("root1"));
 image!(Orphan, "orphan", Parent::named("nowhere"));
 image!(Unregistered, "unregistered", Parent::named("root1"));
-image!(OrphanByType, "orphan-by-type", Parent::image::<Unregistered>());
+image!(OrphanByType, "orphan-by-type", Parent::image(&Unregistered));
 image!(CycleA, "cycle-a", Parent::named("cycle-b"));
 image!(CycleB, "cycle-b", Parent::named("cycle-c"));
-image!(CycleC, "cycle-c", Parent::image::<CycleA>());
-image!(BadName, "Bad_Name", Parent::named("root1"));
-image!(BadSeparator, "rig//x", Parent::named("root1"));
+image!(CycleC, "cycle-c", Parent::image(&CycleA));
 
-/// A minimal image: `$builder` is `None` or `Some(parent)`, `$extra` more trait methods.
+/// A minimal image: `$builder` is `None` or `Some(parent)`, then more fields of its spec.
 macro_rules! minimal {
-    ($type:ident, $name:literal, $parent:expr, $builder:expr $(, $extra:item)*) => {
-        struct $type;
-        impl Image for $type {
-            fn name(&self) -> &'static str {
-                $name
-            }
-            fn parent(&self) -> Parent {
-                $parent
-            }
-            fn layout(&self) -> Layout {
-                Layout::Minimal
-            }
-            fn builder(&self) -> Option<Parent> {
-                $builder
-            }
-            $($extra)*
+    ($type:ident, $name:literal, $parent:expr, $builder:expr $(, $field:ident: $value:expr)*) => {
+        image_defs::image! {
+            $type = Spec {
+                name: $name,
+                parent: $parent,
+                layout: Layout::Minimal,
+                builder: $builder,
+                $($field: $value,)*
+                ..Spec::DEFAULT
+            };
         }
     };
 }
@@ -61,29 +45,15 @@ minimal!(MinOnBuilt, "min-on-built", Parent::named("min-with-builder"), None);
 image!(FullOnMin, "full-on-min", Parent::named("min-on-full"));
 minimal!(MinBuiltInMin, "min-built-in-min", Parent::named("child"), Some(Parent::named("min-on-full")));
 minimal!(MinMissingBuilder, "min-missing-builder", Parent::named("child"), Some(Parent::named("nowhere")));
-minimal!(
-    MinDepclean,
-    "min-depclean",
-    Parent::named("child"),
-    None,
-    fn depclean(&self) -> Option<bool> {
-        Some(true)
-    }
-);
-struct FullBuilder;
-impl Image for FullBuilder {
-    fn name(&self) -> &'static str {
-        "full-builder"
-    }
-    fn parent(&self) -> Parent {
-        Parent::named("root1")
-    }
-    fn builder(&self) -> Option<Parent> {
-        Some(Parent::named("child"))
-    }
-    fn cleanups(&self) -> Vec<Cleanup> {
-        vec![Cleanup::PackageDatabase]
-    }
+minimal!(MinDepclean, "min-depclean", Parent::named("child"), None, depclean: Some(true));
+image_defs::image! {
+    FullBuilder = Spec {
+        name: "full-builder",
+        parent: Parent::named("root1"),
+        builder: Some(Parent::named("child")),
+        cleanups: &[Cleanup::PackageDatabase],
+        ..Spec::DEFAULT
+    };
 }
 
 fn problems(images: Vec<&'static dyn Image>) -> Vec<String> {
@@ -126,12 +96,21 @@ fn a_cycle_lists_its_members_in_order() {
     assert_eq!(problems, ["parent cycle: `cycle-a` -> `cycle-b` -> `cycle-c` -> `cycle-a`"]);
 }
 
+/// What the registry no longer checks at run time is checked by `Spec::checked`, which `image!` runs at
+/// compile time (tests/compile_fail.rs); run at run time, it panics with the same message.
 #[test]
 fn names_must_be_oci_repository_paths() {
-    let problems = problems(vec![&Root1, &BadName, &BadSeparator]);
-    assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems[0].starts_with("image `Bad_Name`: invalid name: path component `Bad_Name`"), "{}", problems[0]);
-    assert!(problems[1].starts_with("image `rig//x`: invalid name: path component `` is empty"), "{}", problems[1]);
+    for (name, expected) in [("Bad_Name", "Bad_Name"), ("rig//x", "rig//x"), ("", "")] {
+        let spec = Spec { name, ..Spec::DEFAULT };
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.checked())).expect_err(name);
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "image `{expected}`: invalid name `{expected}`: expected an OCI repository path"
+            )),
+            "{message}"
+        );
+    }
 }
 
 #[test]

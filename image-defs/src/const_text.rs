@@ -99,6 +99,18 @@ pub(crate) const fn invalid(what: &str, text: &str, position: usize, expected: &
     panic!("{}", msg.as_str())
 }
 
+/// Panics with `image `{image}`: invalid {what} `{value}`: expected {expected}`.
+///
+/// Usable in const context, where the panic becomes a compile error carrying that message.
+#[track_caller]
+pub(crate) const fn refuse(image: &str, what: &str, value: &str, expected: &str) -> ! {
+    let msg = ConstText::new().push("image `").push(image).push("`: invalid ").push(what).push(" `");
+    let (msg, complete) = msg.push_limited(value, MAX_QUOTED);
+    let msg = if complete { msg } else { msg.push("…") };
+    let msg = msg.push("`: expected ").push(expected);
+    panic!("{}", msg.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,10 @@ pub mod releases;
 pub mod use_flag;
 
 pub use atom::{Atom, AtomError, Blocker, Operator, SlotOperator};
-pub use image::{Cleanup, CopyFile, Image, Layout, Parent, ParentImage, Port, Protocol, Root};
+pub use image::{
+    Action, Cleanup, CopyFile, Healthcheck, Image, Layout, Parent, ParentImage, Port, Protocol, Root, Spec, TypeRef,
+    User,
+};
 pub use keyword::{Keyword, KeywordError};
 pub use package_config::{KeywordList, PackageKeywords, PackageUse, UseList};
 pub use registry::{Registry, RegistryError};

@@ -81,10 +81,9 @@ impl Registry {
 
         let mut by_name: HashMap<&'static str, usize> = HashMap::with_capacity(images.len());
         for (index, image) in images.iter().enumerate() {
+            // Names and values are checked at compile time (`Spec::checked`); here only what needs
+            // every image: unique names, parents and builders that exist, no cycle, layouts.
             let name = image.name();
-            if let Err(why) = check_name(name) {
-                problems.push(format!("image `{name}`: invalid name: {why}"));
-            }
             if let Some(&first) = by_name.get(name) {
                 problems.push(format!(
                     "image name `{name}` is used twice: by `{}` and by `{}`",
@@ -94,7 +93,6 @@ impl Registry {
             } else {
                 by_name.insert(name, index);
             }
-            problems.extend(check_values(*image));
         }
 
         let by_type: HashMap<TypeId, usize> =
@@ -111,13 +109,14 @@ impl Registry {
                     None
                 }
             },
-            Parent::Image(ParentImage::Type { id, type_name }) => match by_type.get(&id) {
+            Parent::Image(ParentImage::Type(parent)) => match by_type.get(&parent.type_id()) {
                 Some(&index) => Some(ResolvedParent::Image(index)),
                 None => {
                     problems.push(format!(
-                        "image `{}` has {what} type `{type_name}`, which is not registered \
+                        "image `{}` has {what} type `{}`, which is not registered \
                              (add it to image_defs::images::all)",
-                        image.name()
+                        image.name(),
+                        parent.type_name()
                     ));
                     None
                 }
@@ -126,9 +125,9 @@ impl Registry {
         let mut parents = Vec::with_capacity(images.len());
         let mut explicit_builders = Vec::with_capacity(images.len());
         for image in &images {
-            parents.push(resolve(*image, "parent", image.parent(), &mut problems));
+            parents.push(resolve(*image, "parent", image.spec().parent, &mut problems));
             explicit_builders
-                .push(image.builder().and_then(|builder| resolve(*image, "builder", builder, &mut problems)));
+                .push(image.spec().builder.and_then(|builder| resolve(*image, "builder", builder, &mut problems)));
         }
         if !problems.is_empty() {
             return Err(RegistryError { problems });
@@ -213,10 +212,10 @@ impl Registry {
     /// The image a minimal image's new root starts from: its parent when that is minimal too;
     /// `None` for scratch (its parent is full, or a root) and for full images.
     pub fn minimal_parent(&self, image: &dyn Image) -> Option<&'static dyn Image> {
-        if image.layout() != Layout::Minimal {
+        if image.spec().layout != Layout::Minimal {
             return None;
         }
-        self.parent_image(image).filter(|parent| parent.layout() == Layout::Minimal)
+        self.parent_image(image).filter(|parent| parent.spec().layout == Layout::Minimal)
     }
 
     /// The images that must be built before this one: its parent and its builder (when they are
@@ -326,52 +325,6 @@ fn check_component(component: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Checks the values an image declares that the type system does not already check.
-fn check_values(image: &dyn Image) -> Vec<String> {
-    let name = image.name();
-    let mut problems = Vec::new();
-    for atom in image.packages() {
-        if atom.blocker().is_some() {
-            problems.push(format!("image `{name}`: package `{atom}` is a blocker; packages must be installable atoms"));
-        }
-    }
-    for (var, _) in image.make_conf() {
-        if !is_shell_name(var) {
-            problems.push(format!(
-                "image `{name}`: make.conf variable `{var}` is not a valid name (expected [A-Za-z_][A-Za-z0-9_]*)"
-            ));
-        }
-    }
-    for (var, _) in image.env() {
-        if var.is_empty() || var.contains('=') || var.contains('\0') {
-            problems.push(format!(
-                "image `{name}`: environment variable name `{}` is invalid (expected a non-empty name without `=`)",
-                var.escape_debug()
-            ));
-        }
-    }
-    for (key, _) in image.labels() {
-        if key.is_empty() || key.contains('=') {
-            problems.push(format!(
-                "image `{name}`: label key `{}` is invalid (expected a non-empty key without `=`)",
-                key.escape_debug()
-            ));
-        }
-    }
-    for path in image.workdir().into_iter() {
-        if !path.starts_with('/') {
-            problems.push(format!("image `{name}`: workdir `{path}` is not an absolute path"));
-        }
-    }
-    problems
-}
-
-fn is_shell_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 fn find_cycle(images: &[&'static dyn Image], parents: &[ResolvedParent]) -> Option<String> {
     // 0 = unvisited, 1 = on the current walk, 2 = known to reach a root.
     let mut state = vec![0u8; images.len()];
@@ -426,7 +379,7 @@ fn resolve_builders(
     explicit: &[Option<ResolvedParent>],
 ) -> Result<Vec<Option<ResolvedParent>>, Vec<String>> {
     let mut problems = Vec::new();
-    let minimal = |index: usize| images[index].layout() == Layout::Minimal;
+    let minimal = |index: usize| images[index].spec().layout == Layout::Minimal;
     for (index, image) in images.iter().enumerate() {
         let name = image.name();
         if minimal(index) {
@@ -439,7 +392,7 @@ fn resolve_builders(
                     ));
                 }
             }
-            if image.depclean() == Some(true) {
+            if image.spec().depclean == Some(true) {
                 problems.push(format!(
                     "image `{name}` is minimal and asks for depclean: build-time dependencies of a minimal \
                      image stay in its builder, there is nothing to depclean (drop `fn depclean`)"
@@ -461,7 +414,7 @@ fn resolve_builders(
                     ));
                 }
             }
-            if image.cleanups().contains(&Cleanup::PackageDatabase) {
+            if image.spec().cleanups.contains(&Cleanup::PackageDatabase) {
                 problems.push(format!(
                     "image `{name}` is full and drops its package database: portage in it (and in every \
                      image built on it) needs /var/db/pkg; `Cleanup::PackageDatabase` is for minimal images"

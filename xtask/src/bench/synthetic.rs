@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use camino::Utf8Path;
-use image_defs::{atom, Atom, Image, Parent, Registry, Root};
+use image_defs::{atom, Image, Parent, Registry, Root, Spec};
 
 use super::stats::{self, Samples};
 use crate::plan::{self, PlanInputs};
@@ -14,24 +14,28 @@ use crate::settings::Settings;
 /// How many leaf children each image of the chain has.
 pub const FAN: usize = 9;
 
-/// A generated image: a name, a parent and one package.
+/// A generated image: a name, a parent and one package (its spec made, checked and leaked at run
+/// time, like the image itself).
 struct Synthetic {
-    name: &'static str,
-    parent: Parent,
+    spec: &'static Spec,
+}
+
+impl Synthetic {
+    fn new(name: &'static str, parent: Parent) -> Synthetic {
+        let spec = Spec {
+            name,
+            parent,
+            packages: &[atom!("app-misc/hello")],
+            labels: &[("org.opencontainers.image.description", "synthetic")],
+            ..Spec::DEFAULT
+        };
+        Synthetic { spec: Box::leak(Box::new(spec.checked())) }
+    }
 }
 
 impl Image for Synthetic {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-    fn parent(&self) -> Parent {
-        self.parent
-    }
-    fn packages(&self) -> Vec<Atom<'static>> {
-        vec![atom!("app-misc/hello")]
-    }
-    fn labels(&self) -> Vec<(&'static str, &'static str)> {
-        vec![("org.opencontainers.image.description", "synthetic")]
+    fn spec(&self) -> &'static Spec {
+        self.spec
     }
 }
 
@@ -46,13 +50,13 @@ pub fn chain_and_fan(count: usize, fan: usize) -> Vec<&'static dyn Image> {
     while images.len() < count {
         let name = leak(format!("synthetic/chain-{link:05}"));
         let parent = previous.map_or(Parent::Root(Root::Rig), Parent::named);
-        images.push(Box::leak(Box::new(Synthetic { name, parent })));
+        images.push(Box::leak(Box::new(Synthetic::new(name, parent))));
         for leaf in 0..fan {
             if images.len() == count {
                 break;
             }
             let leaf = leak(format!("synthetic/chain-{link:05}-fan-{leaf}"));
-            images.push(Box::leak(Box::new(Synthetic { name: leaf, parent: Parent::named(name) })));
+            images.push(Box::leak(Box::new(Synthetic::new(leaf, Parent::named(name)))));
         }
         previous = Some(name);
         link += 1;

@@ -56,17 +56,18 @@ pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
         .in_order()
         .map(|image| ImageSummary {
             name: image.name(),
-            description: image.description(),
+            description: image.spec().description,
             parent: summary(registry.parent_of(image), registry.parent_image(image)),
-            layout: match image.layout() {
+            layout: match image.spec().layout {
                 Layout::Full => "full",
                 Layout::Minimal => "minimal",
             },
             builder: registry.builder_of(image).map(|builder| summary(builder, registry.builder_image(image))),
-            packages: image.packages().iter().map(ToString::to_string).collect(),
-            use_flags: image.use_flags().iter().map(|flag| flag.to_string()).collect(),
+            packages: image.spec().packages.iter().map(ToString::to_string).collect(),
+            use_flags: image.spec().use_flags.iter().map(|flag| flag.to_string()).collect(),
             package_use: image
-                .package_use()
+                .spec()
+                .package_use
                 .iter()
                 .map(|entry| PackageUseSummary {
                     atom: entry.atom.to_string(),

@@ -85,8 +85,8 @@ pub fn copied_files(
 ) -> Result<BTreeMap<String, String>> {
     let mut hashes = BTreeMap::new();
     for image in images {
-        let mut paths: Vec<String> = image.files().iter().map(|file| file.source_path().to_owned()).collect();
-        if let (true, Some(ca)) = (image.trust_site_ca(), &settings.site_ca) {
+        let mut paths: Vec<String> = image.spec().files.iter().map(|file| file.source_path().to_owned()).collect();
+        if let (true, Some(ca)) = (image.spec().trust_site_ca, &settings.site_ca) {
             paths.push(ca.to_string());
         }
         for path in paths {

@@ -151,7 +151,7 @@ fn dependency(
 /// The image's steps, with its input hash a variable ([`INPUTS`]) and no prelude yet.
 pub(super) fn plan_steps(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     check_values(image)?;
-    match image.layout() {
+    match image.spec().layout {
         Layout::Full => plan_full(image, inputs),
         Layout::Minimal => plan_minimal(image, inputs),
     }
@@ -178,7 +178,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     }
     steps.push(copy_context(CONTAINER, &context_dir));
 
-    let packages = image.packages();
+    let packages = image.spec().packages;
     let mounts = cache_mounts(root, settings);
     if !packages.is_empty() {
         // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
@@ -188,12 +188,12 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
             isolation: settings.isolation,
             mounts: [mounts.clone(), tls_mounts].concat(),
             env,
-            argv: emerge_argv(&packages, settings, &[]),
+            argv: emerge_argv(packages, settings, &[]),
         });
     }
 
-    let depclean = image.depclean().unwrap_or(!registry.has_children(image));
-    let cleanups = image.cleanups();
+    let depclean = image.spec().depclean.unwrap_or(!registry.has_children(image));
+    let cleanups = image.spec().cleanups;
     let measure = |into| Step::Measure {
         container: CONTAINER,
         isolation: settings.isolation,
@@ -214,10 +214,10 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.push(sbom_step(image, inputs, &sbom));
     steps.push(Step::Unmount { container: CONTAINER });
     steps.push(copy_sbom(&sbom));
-    for cleanup in cleanups {
+    for &cleanup in cleanups {
         steps.push(run(cleanup_argv(cleanup, "/"), vec![]));
     }
-    if image.trust_site_ca() {
+    if image.spec().trust_site_ca {
         let Some(ca) = &settings.site_ca else {
             bail!("image `{name}` asks to trust the site CA, but no `site-ca` certificate is configured");
         };
@@ -270,7 +270,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     };
     let builder_parent = registry.builder_of(image).expect("a minimal image has a builder");
     let (builder, builder_pull) = reference_of(builder_parent, registry.builder_image(image), inputs, name)?;
-    if image.trust_site_ca() {
+    if image.spec().trust_site_ca {
         bail!("image `{name}`: trusting the site CA is not supported for minimal images yet");
     }
     let context_dir = context_dir(settings, name);
@@ -322,12 +322,12 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     copy_accounts.push(format!("{EMERGE_ROOT}/etc/"));
     steps.push(in_builder(copy_accounts));
 
-    let packages = image.packages();
+    let packages = image.spec().packages;
     if !packages.is_empty() {
         let mut mounts = cache_mounts(root, settings);
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
-        let argv = emerge_argv(&packages, settings, &[&root_option, "--with-bdeps=n"]);
+        let argv = emerge_argv(packages, settings, &[&root_option, "--with-bdeps=n"]);
         let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
         mounts.extend(tls_mounts);
         steps.push(Step::Run { container: BUILDER, isolation: settings.isolation, mounts, env, argv });
@@ -345,7 +345,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let sbom = sbom_path(settings, name);
     steps.push(sbom_step(image, inputs, &sbom));
     steps.push(copy_sbom(&sbom));
-    let cleanups = image.cleanups();
+    let cleanups = image.spec().cleanups;
     let measure = |into| Step::Measure {
         container: BUILDER,
         isolation: settings.isolation,
@@ -356,7 +356,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     if !cleanups.is_empty() {
         steps.push(measure(SIZE_BEFORE));
     }
-    for cleanup in cleanups {
+    for &cleanup in cleanups {
         steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
@@ -432,14 +432,14 @@ fn finish(steps: &mut Vec<Step>, image: &dyn Image, inputs: &PlanInputs) -> Vec<
         timestamp: Some(inputs.source_date(image)),
         omit_history: settings.omit_history,
     });
-    if let Some(test) = image.test() {
+    if let Some(test) = image.spec().test {
         steps.push(Step::From {
             into: TEST_CONTAINER,
             name: container_name(image.name(), "test"),
             image: Word::var(IMAGE),
             pull: Pull::Never,
         });
-        steps.push(run_step(TEST_CONTAINER, settings, &test, vec![]));
+        steps.push(run_step(TEST_CONTAINER, settings, test, vec![]));
         steps.push(Step::Remove { container: TEST_CONTAINER });
     }
     let repository = settings.repository_of(image.name());
@@ -516,8 +516,9 @@ fn copy_context(container: Var, context_dir: &camino::Utf8Path) -> Step {
 /// The image's own files, copied into the working container.
 fn copy_files(image: &dyn Image) -> Vec<Step> {
     image
-        .files()
-        .into_iter()
+        .spec()
+        .files
+        .iter()
         .map(|file| Step::Copy {
             container: CONTAINER,
             source: Word::text(file.source_path()),
@@ -531,15 +532,15 @@ fn copy_files(image: &dyn Image) -> Vec<Step> {
 fn check_values(image: &dyn Image) -> Result<()> {
     let name = image.name();
     let mut values: Vec<(&str, &str)> = Vec::new();
-    for (key, value) in image.env() {
+    for &(key, value) in image.spec().env {
         values.push(("environment variable", key));
         values.push(("environment value", value));
     }
-    for (key, value) in image.labels() {
+    for &(key, value) in image.spec().labels {
         values.push(("label", key));
         values.push(("label value", value));
     }
-    for arg in image.entrypoint().into_iter().chain(image.cmd()).chain(image.test()).flatten() {
+    for arg in image.spec().entrypoint.into_iter().chain(image.spec().cmd).chain(image.spec().test).flatten() {
         values.push(("command argument", arg));
     }
     for (what, value) in values {
@@ -554,7 +555,7 @@ fn check_values(image: &dyn Image) -> Result<()> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use image_defs::{atom, Atom, Cleanup, Parent, Registry};
+    use image_defs::{atom, Cleanup, Parent, Registry, Spec};
 
     use super::*;
     use crate::plan::binpkg_key;
@@ -641,32 +642,18 @@ mod tests {
         assert_eq!(plan.minimal.unwrap().builder, "localhost/gentoo/rig/base:latest");
     }
 
-    struct Stage3;
-    impl Image for Stage3 {
-        fn name(&self) -> &'static str {
-            "stage3"
-        }
-        fn parent(&self) -> Parent {
-            Parent::registry("docker.io/gentoo/stage3:latest")
-        }
+    image_defs::image! {
+        Stage3 = Spec { name: "stage3", parent: Parent::registry("docker.io/gentoo/stage3:latest"), ..Spec::DEFAULT };
     }
-    struct Tiny;
-    impl Image for Tiny {
-        fn name(&self) -> &'static str {
-            "tiny"
-        }
-        fn parent(&self) -> Parent {
-            Parent::registry("docker.io/gentoo/stage3:latest")
-        }
-        fn layout(&self) -> Layout {
-            Layout::Minimal
-        }
-        fn packages(&self) -> Vec<Atom<'static>> {
-            vec![atom!("sys-libs/glibc")]
-        }
-        fn cleanups(&self) -> Vec<Cleanup> {
-            vec![Cleanup::StaticLibraries, Cleanup::Headers]
-        }
+    image_defs::image! {
+        Tiny = Spec {
+            name: "tiny",
+            parent: Parent::registry("docker.io/gentoo/stage3:latest"),
+            layout: Layout::Minimal,
+            packages: &[atom!("sys-libs/glibc")],
+            cleanups: &[Cleanup::StaticLibraries, Cleanup::Headers],
+            ..Spec::DEFAULT
+        };
     }
 
     #[test]

@@ -12,26 +12,26 @@ use super::{
 /// The image's own configuration (environment, name label, labels, ports, user, workdir, commands).
 pub(super) fn config_options(image: &dyn Image) -> Vec<ConfigOption> {
     let mut options = Vec::new();
-    for (key, value) in image.env() {
+    for &(key, value) in image.spec().env {
         options.push(ConfigOption::Env(key.into(), value.into()));
     }
     options.push(ConfigOption::Label(IMAGE_LABEL.into(), image.name().into()));
-    for (key, value) in image.labels() {
+    for &(key, value) in image.spec().labels {
         options.push(ConfigOption::Label(key.into(), value.into()));
     }
-    for port in image.ports() {
+    for port in image.spec().ports {
         options.push(ConfigOption::Port(port.to_string()));
     }
-    if let Some(user) = image.user() {
+    if let Some(user) = image.spec().user {
         options.push(ConfigOption::User(user.into()));
     }
-    if let Some(dir) = image.workdir() {
+    if let Some(dir) = image.spec().workdir {
         options.push(ConfigOption::Workdir(dir.into()));
     }
-    if let Some(argv) = image.entrypoint() {
+    if let Some(argv) = image.spec().entrypoint {
         options.push(ConfigOption::Entrypoint(argv.iter().map(|arg| arg.to_string()).collect()));
     }
-    if let Some(argv) = image.cmd() {
+    if let Some(argv) = image.spec().cmd {
         options.push(ConfigOption::Cmd(argv.iter().map(|arg| arg.to_string()).collect()));
     }
     options

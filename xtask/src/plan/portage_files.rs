@@ -95,11 +95,11 @@ pub fn image_files(image: &dyn Image, depth: usize) -> Vec<ContextFile> {
     let mut files = Vec::new();
 
     let mut make_conf = String::new();
-    let flags: Vec<UseFlag> = image.use_flags().iter().collect();
+    let flags: Vec<UseFlag> = image.spec().use_flags.iter().collect();
     if !flags.is_empty() {
         make_conf.push_str(&format!("USE=\"${{USE}} {}\"\n", join(flags)));
     }
-    for (var, value) in image.make_conf() {
+    for (var, value) in image.spec().make_conf {
         make_conf.push_str(&format!("{var}=\"{}\"\n", escape_make_conf(value)));
     }
     if !make_conf.is_empty() {
@@ -110,9 +110,10 @@ pub fn image_files(image: &dyn Image, depth: usize) -> Vec<ContextFile> {
     }
 
     let package_use: Vec<String> =
-        image.package_use().iter().map(|entry| format!("{} {}", entry.atom, join(entry.flags.iter()))).collect();
+        image.spec().package_use.iter().map(|entry| format!("{} {}", entry.atom, join(entry.flags.iter()))).collect();
     let keywords: Vec<String> = image
-        .accept_keywords()
+        .spec()
+        .accept_keywords
         .iter()
         .map(|entry| {
             let keywords = join(entry.keywords.iter());
@@ -123,8 +124,8 @@ pub fn image_files(image: &dyn Image, depth: usize) -> Vec<ContextFile> {
             }
         })
         .collect();
-    let masks: Vec<String> = image.masks().iter().map(ToString::to_string).collect();
-    let unmasks: Vec<String> = image.unmasks().iter().map(ToString::to_string).collect();
+    let masks: Vec<String> = image.spec().masks.iter().map(ToString::to_string).collect();
+    let unmasks: Vec<String> = image.spec().unmasks.iter().map(ToString::to_string).collect();
     for (folder, lines) in [
         ("package.use", package_use),
         ("package.accept_keywords", keywords),

@@ -1,29 +1,16 @@
 use super::Python;
-use crate::{atom, Atom, Image, Parent};
+use crate::{atom, image, Parent, Spec};
 
-/// Ansible on the python image: an image whose parent is two levels above the stage3.
-pub struct Ansible;
-
-impl Image for Ansible {
-    fn name(&self) -> &'static str {
-        "ansible"
-    }
-    fn parent(&self) -> Parent {
-        Parent::image::<Python>()
-    }
-    fn description(&self) -> &'static str {
-        "Ansible, on the python image"
-    }
-    fn packages(&self) -> Vec<Atom<'static>> {
-        vec![atom!("app-admin/ansible"), atom!("net-misc/openssh")]
-    }
-    fn workdir(&self) -> Option<&'static str> {
-        Some("/ansible")
-    }
-    fn entrypoint(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["ansible-playbook"])
-    }
-    fn test(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["ansible", "--version"])
-    }
+image! {
+    /// Ansible on the python image: an image whose parent is two levels above the stage3.
+    pub Ansible = Spec {
+        name: "ansible",
+        parent: Parent::image(&Python),
+        description: "Ansible, on the python image",
+        packages: &[atom!("app-admin/ansible"), atom!("net-misc/openssh")],
+        workdir: Some("/ansible"),
+        entrypoint: Some(&["ansible-playbook"]),
+        test: Some(&["ansible", "--version"]),
+        ..Spec::DEFAULT
+    };
 }

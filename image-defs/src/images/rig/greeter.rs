@@ -1,26 +1,15 @@
 use super::RigHello;
-use crate::{atom, Atom, Image, Parent};
+use crate::{atom, image, Parent, Spec};
 
-/// `greeter`: a run-time dependency (libgreet) and a build-time one (buildtool). Third in its chain.
-pub struct RigGreeter;
-
-impl Image for RigGreeter {
-    fn name(&self) -> &'static str {
-        "rig/greeter"
-    }
-    fn parent(&self) -> Parent {
-        Parent::image::<RigHello>()
-    }
-    fn description(&self) -> &'static str {
-        "rig: app-misc/greeter (RDEPEND libgreet, BDEPEND buildtool)"
-    }
-    fn packages(&self) -> Vec<Atom<'static>> {
-        vec![atom!("app-misc/greeter")]
-    }
-    fn entrypoint(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["/usr/bin/greeter"])
-    }
-    fn test(&self) -> Option<Vec<&'static str>> {
-        Some(vec!["/usr/bin/greeter"])
-    }
+image! {
+    /// `greeter`: a run-time dependency (libgreet) and a build-time one (buildtool). Third in its chain.
+    pub RigGreeter = Spec {
+        name: "rig/greeter",
+        parent: Parent::image(&RigHello),
+        description: "rig: app-misc/greeter (RDEPEND libgreet, BDEPEND buildtool)",
+        packages: &[atom!("app-misc/greeter")],
+        entrypoint: Some(&["/usr/bin/greeter"]),
+        test: Some(&["/usr/bin/greeter"]),
+        ..Spec::DEFAULT
+    };
 }
