@@ -156,9 +156,9 @@ fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
         .expect("a step reads the parent's labels");
     assert_eq!(read.0, "localhost/gentoo/rig/greeter-min:latest");
     assert_eq!(read.1, &["io.buildah-gentoo.packages", "io.buildah-gentoo.provided"]);
-    assert_eq!(*read.2, xtask::plan::step::PROVIDED);
+    assert_eq!(*read.2, xtask::plan::step::PARENT_PACKAGES);
     // ... written into the builder's package.provided, the value an argument of a fixed script ...
-    assert!(script.contains("/etc/portage/profile/package.provided \"${provided}\""), "{script}");
+    assert!(script.contains("sh \"${parent_packages}\")"), "{script}");
     // ... and recorded, so the child's own children know everything it holds.
     assert!(script.contains("--label 'io.buildah-gentoo.provided='\"${provided}\""), "{script}");
     assert!(image.context_files.iter().all(|file| !file.path.contains("package.provided")));

@@ -154,8 +154,9 @@ impl Spec {
         }
         let mut i = 0;
         while i < self.provided.len() {
-            if self.provided[i].version().is_none() || self.provided[i].blocker().is_some() {
-                refuse(name, "provided package", self.provided[i].as_str(), "a versioned atom such as `=cat/pkg-1.0`");
+            if !matches!(self.provided[i].operator(), Some(crate::Operator::Equal)) || self.provided[i].slot().is_some()
+            {
+                refuse(name, "provided package", self.provided[i].as_str(), "one version: `=cat/pkg-1.0`, no slot");
             }
             i += 1;
         }

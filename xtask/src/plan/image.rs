@@ -12,8 +12,8 @@ use super::emerge::{binhost_tls, cache_mounts, emerge_argv};
 use super::input_hash::{combine, partial};
 use super::labels::{config_options, oci_options};
 use super::step::{
-    BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PROVIDED, ROOT_MOUNT,
-    SIZE, SIZE_BEFORE, TEST_CONTAINER,
+    BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PARENT_PACKAGES,
+    PROVIDED, ROOT_MOUNT, SIZE, SIZE_BEFORE, TEST_CONTAINER,
 };
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
@@ -27,7 +27,6 @@ const MAKE_CONF_TO_FOLDER: &str = "if [ -f /etc/portage/make.conf ]; then \
      mv /etc/portage/make.conf /etc/portage/make.conf.stage3 && mkdir /etc/portage/make.conf && \
      mv /etc/portage/make.conf.stage3 /etc/portage/make.conf/00-stage3.conf; fi";
 /// Where a minimal image's builder lists what the minimal parent holds.
-const PACKAGE_PROVIDED: &str = "/etc/portage/profile/package.provided";
 
 /// Plans one image on its own, as `plan` prints it: its steps, with the input hash settled by its
 /// prelude (a value when its parent and builder are in local storage).
@@ -298,20 +297,24 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(stage3_make_conf(BUILDER, settings));
     }
     steps.push(copy_context(BUILDER, &context_dir));
+    // What the minimal parent holds (from its labels: a function of its id, which the input hash
+    // covers) and the image's own entries go into the builder's package.provided: emerge does not
+    // install them again.
+    let entries = provided_entries(image);
     if minimal_parent.is_some() {
-        // What the minimal parent holds, from its labels, goes into package.provided: emerge does not
-        // install it again. It is a function of the parent's id, which the input hash covers.
         steps.push(Step::ReadLabels {
             reference: base.reference().to_owned(),
             keys: vec![PACKAGES_LABEL.into(), PROVIDED_LABEL.into()],
-            into: PROVIDED,
+            into: PARENT_PACKAGES,
         });
-        steps.push(Step::WriteFile {
+    }
+    if minimal_parent.is_some() || !entries.is_empty() {
+        steps.push(Step::Provided {
             container: BUILDER,
             isolation: settings.isolation,
-            mounts: vec![],
-            path: PACKAGE_PROVIDED.into(),
-            contents: Word::var(PROVIDED),
+            parent: if minimal_parent.is_some() { Word::var(PARENT_PACKAGES) } else { Word::text("") },
+            entries,
+            into: PROVIDED,
         });
     }
     // Accounts: packages that add users and groups (acct-user/*, acct-group/*) run useradd and
@@ -369,7 +372,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     }
 
     let mut options = config_options(image);
-    if minimal_parent.is_some() {
+    if minimal_parent.is_some() || !image.spec().provided.is_empty() {
         options.push(ConfigOption::LabelFrom(PROVIDED_LABEL.into(), PROVIDED));
     } else {
         options.push(ConfigOption::Label(PROVIDED_LABEL.into(), String::new()));
@@ -394,6 +397,14 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         prelude: Vec::new(),
         steps,
     })
+}
+
+/// The image's own `package.provided` entries: `CAT/PF` of its `=CAT/PF` atoms, sorted.
+fn provided_entries(image: &dyn Image) -> Vec<String> {
+    let mut entries: Vec<String> =
+        image.spec().provided.iter().map(|atom| atom.as_str().trim_start_matches('=').to_owned()).collect();
+    entries.sort();
+    entries
 }
 
 /// `target/buildah-gentoo/logs/<image>.spdx.json`: the SBOM on the host, next to the build log.
@@ -487,6 +498,13 @@ fn common_context_files(image: &dyn Image, inputs: &PlanInputs, depth: usize) ->
     let mut files = vec![portage_files::tool_make_conf(settings.isolation)];
     files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some(), &inputs.binhost_tls));
     files.extend(portage_files::image_files(image, depth));
+    let entries = provided_entries(image);
+    if image.spec().layout == Layout::Full && !entries.is_empty() {
+        // A minimal image's package.provided is made in its builder (Step::Provided).
+        let contents =
+            format!("# Written by buildah-gentoo: packages portage takes as installed.\n{}\n", entries.join("\n"));
+        files.push(ContextFile { path: "etc/portage/profile/package.provided".into(), contents });
+    }
     files
 }
 
@@ -625,11 +643,10 @@ mod tests {
                 Step::Copy { container, .. } => assert_eq!(*container, BUILDER, "{step:?}"),
                 // What the minimal parent holds, read from its labels and written into the builder.
                 Step::ReadLabels { reference, into, .. } => {
-                    assert_eq!((reference.as_str(), *into), ("localhost/gentoo/rig/busybox:latest", PROVIDED))
+                    assert_eq!((reference.as_str(), *into), ("localhost/gentoo/rig/busybox:latest", PARENT_PACKAGES))
                 }
-                Step::WriteFile { container, path, contents, .. } => {
-                    assert_eq!((*container, path.as_str()), (BUILDER, PACKAGE_PROVIDED));
-                    assert_eq!(*contents, Word::var(PROVIDED));
+                Step::Provided { container, parent, into, .. } => {
+                    assert_eq!((*container, parent, *into), (BUILDER, &Word::var(PARENT_PACKAGES), PROVIDED));
                 }
                 other => panic!("unexpected step in the builder phase: {other:?}"),
             }

@@ -39,13 +39,21 @@ pub const INPUTS: Var = Var("inputs");
 pub const BASE_ID: Var = Var("base_id");
 /// The id of a minimal image's builder image, when the plan does not know it yet.
 pub const BUILDER_ID: Var = Var("builder_id");
-/// What a minimal image's minimal parent holds (`CAT/PF`, one a line): its package.provided.
+/// What a minimal image's minimal parent holds, as its labels say (`CAT/PF`, one a line).
+pub const PARENT_PACKAGES: Var = Var("parent_packages");
+/// A minimal image's package.provided (`CAT/PF`, one a line, sorted): its minimal parent's packages
+/// and its own entries.
 pub const PROVIDED: Var = Var("provided");
 /// Where a minimal image's new root is mounted in its builder.
 pub const EMERGE_ROOT: &str = "/emerge-root";
 
 /// The fixed script of [`Step::WriteFile`]: `$1` the path, `$2` the contents (a line is added).
 pub const WRITE_FILE: &str = "mkdir -p \"${1%/*}\" && printf '%s\\n' \"$2\" > \"$1\"";
+
+/// The fixed script of [`Step::Provided`]: its arguments' lines, sorted, without empty ones, written to
+/// portage's `package.provided` and printed.
+pub const PROVIDED_LIST: &str = "f=/etc/portage/profile/package.provided && mkdir -p \"${f%/*}\" && \
+    { printf '%s\\n' \"$@\" | grep . | LC_ALL=C sort -u; } > \"$f\" && cat \"$f\"";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -264,6 +272,10 @@ pub enum Step {
     /// `buildah run CONTAINER -- sh -c WRITE_FILE sh PATH CONTENTS`: writes a file (and its folder)
     /// whose contents may be a variable of the run; the script is fixed, the values are arguments.
     WriteFile { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, contents: Word },
+    /// `VAR=$(buildah run CONTAINER -- sh -c PROVIDED_LIST sh PARENT ENTRY...)`: a minimal image's
+    /// `package.provided`, in its builder: what the minimal parent holds (`PARENT`, its labels' lines)
+    /// and the image's own entries, one `CAT/PF` a line, sorted; the list is also the value assigned.
+    Provided { container: Var, isolation: Isolation, parent: Word, entries: Vec<String>, into: Var },
     /// `VAR=$(buildah run CONTAINER -- du -sxb PATH)`: the size in bytes of the root filesystem
     /// (`/`), or of a minimal image's new root mounted in its builder.
     Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
@@ -316,6 +328,7 @@ impl Step {
             Step::Copy { .. } => "copy",
             Step::Run { .. } => "run",
             Step::WriteFile { .. } => "write file",
+            Step::Provided { .. } => "package.provided",
             Step::Measure { .. } => "measure",
             Step::Capture { .. } => "capture",
             Step::HostCapture { .. } => "capture",
@@ -335,7 +348,10 @@ impl Step {
 
     /// Whether the step may assign an empty value (a command's output that can be empty).
     pub fn may_assign_empty(&self) -> bool {
-        matches!(self, Step::Capture { .. } | Step::HostCapture { .. } | Step::ReadLabels { .. })
+        matches!(
+            self,
+            Step::Capture { .. } | Step::HostCapture { .. } | Step::ReadLabels { .. } | Step::Provided { .. }
+        )
     }
 
     /// The container this step creates, if any (the executor removes it when a later step fails).
@@ -409,6 +425,11 @@ impl Step {
                     .args(["sh", "-c", WRITE_FILE, "sh", path.as_str()])
                     .arg(contents.clone())
             }
+            Step::Provided { container, isolation, parent, entries, into } => run(*container, *isolation, &[], &[])
+                .args(["sh", "-c", PROVIDED_LIST, "sh"])
+                .arg(parent.clone())
+                .args(entries.iter().map(String::as_str))
+                .assigning(*into),
             Step::Measure { container, isolation, mounts, path, into } => {
                 run(*container, *isolation, mounts, &[]).args(["du", "-sxb", path.as_str()]).assigning(*into)
             }
