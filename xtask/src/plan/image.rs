@@ -26,7 +26,6 @@ use crate::settings::Settings;
 const MAKE_CONF_TO_FOLDER: &str = "if [ -f /etc/portage/make.conf ]; then \
      mv /etc/portage/make.conf /etc/portage/make.conf.stage3 && mkdir /etc/portage/make.conf && \
      mv /etc/portage/make.conf.stage3 /etc/portage/make.conf/00-stage3.conf; fi";
-/// Where a minimal image's builder lists what the minimal parent holds.
 
 /// Plans one image on its own, as `plan` prints it: its steps, with the input hash settled by its
 /// prelude (a value when its parent and builder are in local storage).
