@@ -216,6 +216,20 @@ impl Spec {
             i += 1;
         }
         check_actions(name, self.actions);
+        let mut i = 0;
+        while i < self.actions.len() {
+            if let (Layout::Full, Action::RuntimeLibraries(_) | Action::RunInBuilder(_)) =
+                (self.layout, self.actions[i])
+            {
+                refuse(
+                    name,
+                    "action",
+                    self.actions[i].kind(),
+                    "an action of a full image: a full image has no builder",
+                );
+            }
+            i += 1;
+        }
         self
     }
 }

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use image_defs::registry::ResolvedParent;
 use image_defs::{Image, Layout, Root};
 
+use super::actions;
 use super::cleanup::{cleanup_argv, remove_leftovers_argvs};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv};
 use super::input_hash::{combine, partial};
@@ -206,6 +207,8 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         let depclean = ["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"];
         steps.push(run(depclean.map(str::to_owned).to_vec(), mounts));
     }
+    let place = actions::Place { container: CONTAINER, root: "", mounts: vec![] };
+    steps.extend(actions::steps(image.spec().actions, &place, settings, false));
     // The SBOM of what is installed now, before a cleanup can drop the package database.
     let sbom = sbom_path(settings, name);
     steps.push(Step::Mount { container: CONTAINER, into: ROOT_MOUNT });
@@ -334,6 +337,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         mounts.extend(tls_mounts);
         steps.push(Step::Run { container: BUILDER, isolation: settings.isolation, mounts, env, argv });
     }
+    let place = actions::Place { container: BUILDER, root: EMERGE_ROOT, mounts: vec![root_mount.clone()] };
+    steps.extend(actions::steps(image.spec().actions, &place, settings, true));
     // Recorded in a label before any cleanup can drop the package database: children of this image
     // list it in their package.provided.
     steps.push(Step::Capture {
@@ -369,6 +374,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     if minimal_parent.is_some() {
         steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
     }
+    steps.extend(actions::in_image(image.spec().actions, CONTAINER, settings));
 
     let mut options = config_options(image);
     if minimal_parent.is_some() || !image.spec().provided.is_empty() {
@@ -441,6 +447,8 @@ fn finish(steps: &mut Vec<Step>, image: &dyn Image, inputs: &PlanInputs) -> Vec<
         into: IMAGE,
         timestamp: Some(inputs.source_date(image)),
         omit_history: settings.omit_history,
+        // Only Docker-format image configs keep a health check.
+        docker_format: image.spec().healthcheck.is_some(),
     });
     if let Some(test) = image.spec().test {
         steps.push(Step::From {

@@ -31,6 +31,19 @@ pub(super) fn config_options(image: &dyn Image) -> Vec<ConfigOption> {
     if let Some(argv) = image.spec().entrypoint {
         options.push(ConfigOption::Entrypoint(argv.iter().map(|arg| arg.to_string()).collect()));
     }
+    for volume in image.spec().volumes {
+        options.push(ConfigOption::Volume(volume.to_string()));
+    }
+    if let Some(signal) = image.spec().stop_signal {
+        options.push(ConfigOption::StopSignal(signal.into()));
+    }
+    if let Some(check) = image.spec().healthcheck {
+        options.push(ConfigOption::Healthcheck(check.argv.iter().map(|arg| arg.to_string()).collect()));
+        options.push(ConfigOption::HealthcheckInterval(check.interval));
+        options.push(ConfigOption::HealthcheckTimeout(check.timeout));
+        options.push(ConfigOption::HealthcheckStartPeriod(check.start_period));
+        options.push(ConfigOption::HealthcheckRetries(check.retries));
+    }
     if let Some(argv) = image.spec().cmd {
         options.push(ConfigOption::Cmd(argv.iter().map(|arg| arg.to_string()).collect()));
     }

@@ -4,6 +4,7 @@
 //! container names, the id of a parent the same plan builds, hence that child's input hash) is a
 //! shell variable of the script, assigned by a printed command.
 
+pub mod actions;
 mod cleanup;
 pub mod command;
 mod emerge;

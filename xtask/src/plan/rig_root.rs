@@ -100,7 +100,7 @@ pub fn root_steps(settings: &Settings, tarball: &Utf8Path, wheel: &Utf8Path, ref
                 ConfigOption::Label(IMAGE_LABEL.into(), "rig-root".into()),
             ],
         },
-        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
+        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false, docker_format: false },
         Step::Tag { image: IMAGE, references: vec![Word::text(reference)] },
     ]
 }

@@ -113,7 +113,7 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings) -> ImagePlan {
             ],
         },
         // The tarball's own file times are kept (no --timestamp): the digest tag marks the import.
-        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false },
+        Step::Commit { container: CONTAINER, into: IMAGE, timestamp: None, omit_history: false, docker_format: false },
     ]);
     let tags = vec![Word::text(format!("{}:latest", tarball.repository)), Word::text(tarball.digest_tag())];
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });

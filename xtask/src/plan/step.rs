@@ -117,6 +117,15 @@ pub enum ConfigOption {
     Cmd(Vec<String>),
     User(String),
     Workdir(String),
+    Volume(String),
+    StopSignal(String),
+    /// `--healthcheck 'CMD ARGV'` (buildah splits it as a shell would: every word quoted).
+    Healthcheck(Vec<String>),
+    /// `--healthcheck-interval`, `-timeout`, `-start-period` (seconds) and `-retries`.
+    HealthcheckInterval(u32),
+    HealthcheckTimeout(u32),
+    HealthcheckStartPeriod(u32),
+    HealthcheckRetries(u32),
 }
 
 impl ConfigOption {
@@ -139,6 +148,18 @@ impl ConfigOption {
             ConfigOption::Cmd(argv) => ["--cmd".into(), json(argv)],
             ConfigOption::User(user) => ["--user".into(), user.clone()],
             ConfigOption::Workdir(dir) => ["--workingdir".into(), dir.clone()],
+            ConfigOption::Volume(path) => ["--volume".into(), path.clone()],
+            ConfigOption::StopSignal(signal) => ["--stop-signal".into(), signal.clone()],
+            ConfigOption::Healthcheck(argv) => {
+                let words: Vec<String> = argv.iter().map(|word| super::command::quote(word)).collect();
+                ["--healthcheck".into(), format!("CMD {}", words.join(" "))]
+            }
+            ConfigOption::HealthcheckInterval(seconds) => ["--healthcheck-interval".into(), format!("{seconds}s")],
+            ConfigOption::HealthcheckTimeout(seconds) => ["--healthcheck-timeout".into(), format!("{seconds}s")],
+            ConfigOption::HealthcheckStartPeriod(seconds) => {
+                ["--healthcheck-start-period".into(), format!("{seconds}s")]
+            }
+            ConfigOption::HealthcheckRetries(count) => ["--healthcheck-retries".into(), count.to_string()],
         };
         [Word::text(option), Word::text(value)]
     }
@@ -292,7 +313,7 @@ pub enum Step {
     Config { container: Var, options: Vec<ConfigOption> },
     /// `VAR=$(buildah commit --rm --timestamp SECONDS CONTAINER)`: an untagged image whose creation
     /// time and file times are `timestamp`; the container is removed.
-    Commit { container: Var, into: Var, timestamp: Option<i64>, omit_history: bool },
+    Commit { container: Var, into: Var, timestamp: Option<i64>, omit_history: bool, docker_format: bool },
     /// `buildah tag IMAGE REFERENCES`: the only step that moves tags, after everything else passed.
     Tag { image: Var, references: Vec<Word> },
     /// `[ KEEP = REFERENCE ] || buildah rmi REFERENCE || true`: the image this one replaces loses its
@@ -458,8 +479,11 @@ impl Step {
                 }
                 command.arg(Word::var(*container))
             }
-            Step::Commit { container, into, timestamp, omit_history } => {
+            Step::Commit { container, into, timestamp, omit_history, docker_format } => {
                 let mut command = buildah(&["buildah", "commit", "--quiet", "--rm"]);
+                if *docker_format {
+                    command = command.args(["--format", "docker"]);
+                }
                 if let Some(seconds) = timestamp {
                     command = command.args(["--timestamp".to_owned(), seconds.to_string()]);
                 }
