@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Image, Layout, Root};
+use image_defs::{Action, Image, Layout, Root};
 use serde::Serialize;
 
 use super::Context;
@@ -27,6 +27,13 @@ struct ImageSummary {
     #[serde(rename = "use")]
     use_flags: Vec<String>,
     package_use: Vec<PackageUseSummary>,
+    /// The post-install actions, in order, each with its `kind`.
+    actions: Vec<serde_json::Value>,
+    /// Explicit package.provided entries.
+    provided: Vec<String>,
+    healthcheck: Option<serde_json::Value>,
+    volumes: &'static [&'static str],
+    stop_signal: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +81,19 @@ pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
                     flags: entry.flags.iter().map(|flag| flag.to_string()).collect(),
                 })
                 .collect(),
+            actions: image.spec().actions.iter().map(action_summary).collect(),
+            provided: image.spec().provided.iter().map(ToString::to_string).collect(),
+            healthcheck: image.spec().healthcheck.map(|check| {
+                serde_json::json!({
+                    "argv": check.argv,
+                    "interval": check.interval,
+                    "timeout": check.timeout,
+                    "retries": check.retries,
+                    "start_period": check.start_period,
+                })
+            }),
+            volumes: image.spec().volumes,
+            stop_signal: image.spec().stop_signal,
         })
         .collect();
     println!("{}", serde_json::to_string_pretty(&summaries)?);
@@ -87,4 +107,28 @@ fn summary(parent: ResolvedParent, image: Option<&'static dyn Image>) -> ParentS
         ResolvedParent::Root(Root::Tarball { path, .. }) => ParentSummary::Tarball(path),
         ResolvedParent::Root(Root::Rig) => ParentSummary::Rig,
     }
+}
+
+/// An action as JSON: its `kind` and its values.
+fn action_summary(action: &Action) -> serde_json::Value {
+    use serde_json::json;
+    let values = match *action {
+        Action::Group { name, gid } => json!({ "name": name, "gid": gid }),
+        Action::User(user) => json!({
+            "name": user.name, "uid": user.uid, "gid": user.gid, "home": user.home, "shell": user.shell,
+            "groups": user.groups,
+        }),
+        Action::Locale { locale, charset } => json!({ "locale": locale, "charset": charset }),
+        Action::Timezone(zone) => json!({ "zone": zone }),
+        Action::Mkdir { path, mode, owner } => json!({ "path": path, "mode": format!("{mode:o}"), "owner": owner }),
+        Action::Symlink { path, target } => json!({ "path": path, "target": target }),
+        Action::WriteFile { path, contents, mode } => {
+            json!({ "path": path, "contents": contents, "mode": format!("{mode:o}") })
+        }
+        Action::RuntimeLibraries(atom) => json!({ "package": atom.as_str() }),
+        Action::RunInImage(argv) | Action::RunInBuilder(argv) => json!({ "argv": argv }),
+    };
+    let mut values = values;
+    values["kind"] = json!(action.kind());
+    values
 }
