@@ -185,6 +185,75 @@ fn main() {
 }
 
 #[test]
+fn invalid_image_specs_do_not_compile() {
+    assert_fails(
+        "spec",
+        r#"
+use image_defs::{atom, image, Action, Parent, Root, Spec, User};
+
+image! { BadName = Spec { name: "Bad_Name", parent: Parent::Root(Root::Rig), ..Spec::DEFAULT }; }
+image! {
+    Escaping = Spec {
+        name: "escaping",
+        actions: &[Action::Symlink { path: "/etc/x", target: "../../etc/shadow" }],
+        ..Spec::DEFAULT
+    };
+}
+image! { EmptyArgv = Spec { name: "empty-argv", entrypoint: Some(&[]), ..Spec::DEFAULT }; }
+image! {
+    SameUid = Spec {
+        name: "same-uid",
+        actions: &[Action::User(User::new("web", 101, 101)), Action::User(User::new("db", 101, 102))],
+        ..Spec::DEFAULT
+    };
+}
+image! { RelativeVolume = Spec { name: "volume", volumes: &["data"], ..Spec::DEFAULT }; }
+image! { BadEnv = Spec { name: "env", env: &[("LANG UAGE", "C")], ..Spec::DEFAULT }; }
+image! {
+    FullLibs = Spec {
+        name: "full-libs",
+        actions: &[Action::RuntimeLibraries(atom!("sys-devel/gcc"))],
+        ..Spec::DEFAULT
+    };
+}
+image! {
+    BadLocale = Spec {
+        name: "locale",
+        actions: &[Action::Locale { locale: "english", charset: "UTF-8" }],
+        ..Spec::DEFAULT
+    };
+}
+image! { Upward = Spec { name: "upward", workdir: Some("/srv/../etc"), ..Spec::DEFAULT }; }
+
+fn main() {}
+"#,
+        &[
+            "image `Bad_Name`: invalid name `Bad_Name`: expected an OCI repository path",
+            "image `escaping`: invalid symlink target `../../etc/shadow`: expected a target that stays inside",
+            "image `empty-argv`: invalid entrypoint `[]`: expected a command: a non-empty argv",
+            "image `same-uid`: invalid user `db`: expected a name and a uid no other user of the image has",
+            "image `volume`: invalid volume `data`: expected an absolute path inside the image",
+            "image `env`: invalid environment variable `LANG UAGE`: expected a name of [A-Za-z_][A-Za-z0-9_]*",
+            "image `full-libs`: invalid action `runtime-libraries`: expected an action of a full image",
+            "image `locale`: invalid locale `english`: expected a glibc locale name",
+            "image `upward`: invalid workdir `/srv/../etc`: expected a path without `.` or `..` components",
+        ],
+    );
+    assert_fails(
+        "hints",
+        r#"
+const PLUS: image_defs::UseFlag<'static> = image_defs::use_flag!("+ssl");
+const STAR: image_defs::Atom<'static> = image_defs::atom!("*/*");
+
+fn main() {
+    println!("{PLUS} {STAR}");
+}
+"#,
+        &["write `ssl`, not `+ssl`", "`*` and `*/*` name no package: for every package, use the image's `use_flags`"],
+    );
+}
+
+#[test]
 fn invalid_releases_do_not_compile() {
     assert_fails(
         "release",

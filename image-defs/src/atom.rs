@@ -454,6 +454,14 @@ impl<'a> Atom<'a> {
             i += operator.as_str().len();
         }
 
+        if peek(b, i) == b'*' {
+            // `*`, `*/*`: package.use's `*/*` is no atom of portage's; a USE flag for every package is
+            // the image's `use_flags`.
+            return err(
+                i,
+                "a category name (`*` and `*/*` name no package: for every package, use the image's `use_flags`)",
+            );
+        }
         if !is_name_start(peek(b, i)) {
             return err(i, "a category name");
         }

@@ -502,6 +502,9 @@ macro_rules! image {
                 &Self::SPEC
             }
         }
+
+        // A free const item is evaluated by `cargo check` too: a bad spec never gets past it.
+        const _: &$crate::Spec = &$type::SPEC;
     };
 }
 

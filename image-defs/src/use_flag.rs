@@ -53,6 +53,21 @@ impl<'a> UseFlag<'a> {
             let expected = if enabled { "a USE flag name" } else { "a USE flag name after `-`" };
             return Err(FlagError { position: i, expected });
         }
+        if b[i] == b'+' {
+            // Portage's IUSE defaults (`+ssl`) are not USE settings: a flag is on by its name alone.
+            return Err(FlagError {
+                position: i,
+                expected: "a USE flag name starting with a letter or digit (write `ssl`, not `+ssl`: a flag is \
+                           on by its name alone, `-ssl` turns it off)",
+            });
+        }
+        if b[i] == b'*' {
+            return Err(FlagError {
+                position: i,
+                expected: "a USE flag name (`-*` resets every flag in make.conf's USE only: list the flags \
+                           the image turns off, `-flag`)",
+            });
+        }
         if !is_flag_start(b[i]) {
             return Err(FlagError { position: i, expected: "a USE flag name starting with a letter or digit" });
         }
@@ -160,7 +175,12 @@ mod tests {
             ("-", 1, "a USE flag name after `-`"),
             ("--foo", 1, "a USE flag name starting with a letter or digit"),
             ("_foo", 0, "a USE flag name starting with a letter or digit"),
-            ("+foo", 0, "a USE flag name starting with a letter or digit"),
+            (
+                "+foo",
+                0,
+                "a USE flag name starting with a letter or digit (write `ssl`, not `+ssl`: a flag is on by its \
+                 name alone, `-ssl` turns it off)",
+            ),
             ("!foo", 0, "a USE flag name starting with a letter or digit"),
             ("foo bar", 3, "a USE flag name character ([A-Za-z0-9+_@-])"),
             ("foo?", 3, "a USE flag name character ([A-Za-z0-9+_@-])"),
