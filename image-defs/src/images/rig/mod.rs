@@ -5,7 +5,9 @@
 //! rig root → `rig/base` → {`rig/hello` → `rig/greeter`, `rig/alpha`, `rig/beta`}
 //!
 //! and the minimal images, built in `rig/base`: scratch → `rig/busybox` → `rig/greeter-min` →
-//! `rig/hello-min`.
+//! `rig/hello-min`; and the service images, built in `rig/toolchain` (rig/base with gcc): scratch →
+//! `rig/glibc-min` (actions: locale, time zone, account, folder, link, file) → `rig/cxx-min` (gcc's
+//! runtime libraries, a health check, a volume).
 
 use crate::Image;
 
@@ -13,20 +15,26 @@ mod alpha;
 mod base;
 mod beta;
 mod busybox;
+mod cxx_min;
+mod glibc_min;
 mod greeter;
 mod greeter_min;
 mod hello;
 mod hello_min;
+mod toolchain;
 
 pub use alpha::RigAlpha;
 pub use base::RigBase;
 pub use beta::RigBeta;
 pub use busybox::RigBusybox;
+pub use cxx_min::RigCxxMin;
+pub use glibc_min::RigGlibcMin;
 pub use greeter::RigGreeter;
 pub use greeter_min::RigGreeterMin;
 pub use hello::RigHello;
 pub use hello_min::RigHelloMin;
+pub use toolchain::RigToolchain;
 
 pub fn all() -> Vec<&'static dyn Image> {
-    vec![&RigBase, &RigHello, &RigGreeter, &RigAlpha, &RigBeta, &RigBusybox, &RigGreeterMin, &RigHelloMin]
+    vec![&RigBase, &RigHello, &RigGreeter, &RigAlpha, &RigBeta, &RigBusybox, &RigGreeterMin, &RigHelloMin, &RigToolchain, &RigGlibcMin, &RigCxxMin]
 }
