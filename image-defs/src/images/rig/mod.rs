@@ -36,5 +36,17 @@ pub use hello_min::RigHelloMin;
 pub use toolchain::RigToolchain;
 
 pub fn all() -> Vec<&'static dyn Image> {
-    vec![&RigBase, &RigHello, &RigGreeter, &RigAlpha, &RigBeta, &RigBusybox, &RigGreeterMin, &RigHelloMin, &RigToolchain, &RigGlibcMin, &RigCxxMin]
+    vec![
+        &RigBase,
+        &RigHello,
+        &RigGreeter,
+        &RigAlpha,
+        &RigBeta,
+        &RigBusybox,
+        &RigGreeterMin,
+        &RigHelloMin,
+        &RigToolchain,
+        &RigGlibcMin,
+        &RigCxxMin,
+    ]
 }
