@@ -19,9 +19,13 @@ pub const PORTAGE_VERSION: &str = "3.0.83";
 /// Debian packages the root needs besides minbase: python for portage, the compressors portage uses,
 /// wget (portage's fetcher), gpg (binary package signatures), ca-certificates (its
 /// `update-ca-certificates` installs a site CA, as on a stage3) and a static busybox, which the rig's
-/// `sys-apps/busybox` installs into minimal images (a shell for their tests).
+/// `sys-apps/busybox` installs into minimal images (a shell for their tests). `tzdata` is what the
+/// rig's `sys-libs/timezone-data` copies (minbase has it today; named so it stays), and `locales`
+/// holds glibc's locale sources (`/usr/share/i18n`), which `localedef --prefix=ROOT -i en_US -f UTF-8`
+/// needs to generate a locale for a new root. `zstd` also brings `pzstd`, the C++ program of the rig's
+/// `app-arch/pzstd`.
 pub const DEBOOTSTRAP_INCLUDE: &str =
-    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static";
+    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static,tzdata,locales";
 /// Bumped when the steps below change in a way the hash would not see.
 const RECIPE_VERSION: &str = "1";
 
