@@ -66,7 +66,7 @@ fn actions_make_accounts_locales_zones_folders_links_files_and_runtime_libraries
     assert_eq!(config["Healthcheck"]["StartPeriod"], 5_000_000_000u64, "{config}");
     assert!(config["Volumes"].get("/srv/data").is_some(), "{config}");
     assert_eq!(config["StopSignal"], "SIGQUIT", "{config}");
-    assert_eq!(inspected["OCIv1"]["config"]["Volumes"].get("/srv/data").is_some(), true);
+    assert!(inspected["OCIv1"]["config"]["Volumes"].get("/srv/data").is_some());
 
     // `list --json` shows them.
     let list = session.xtask(&ws, &["list", "--json"]);
