@@ -1,6 +1,6 @@
 //! The `atom` and `graph` commands' output formats.
 
-use image_defs::Registry;
+use image_defs::{Layout, Parent, Registry, Root, Spec};
 use serde_json::{json, Value};
 use xtask::cli::{atom, graph};
 
@@ -58,6 +58,28 @@ fn graphs_of_the_example_images() {
     let registry = Registry::global().unwrap();
     insta::assert_snapshot!("graph.dot", graph::dot(registry));
     insta::assert_snapshot!("graph.mermaid", graph::mermaid(registry));
+}
+
+image_defs::image! {
+    /// A minimal image on the rig root built in a registry root: a root only a builder names.
+    BuiltInStage3 = Spec {
+        name: "built-in-stage3",
+        parent: Parent::Root(Root::Rig),
+        layout: Layout::Minimal,
+        builder: Some(Parent::registry("docker.io/gentoo/stage3:latest")),
+        ..Spec::DEFAULT
+    };
+}
+
+#[test]
+fn a_root_only_a_builder_names_is_drawn_with_a_dashed_edge() {
+    let registry = Registry::new(vec![&BuiltInStage3]).unwrap();
+    let dot = graph::dot(&registry);
+    assert!(dot.contains("root1 [shape=ellipse, label=\"docker.io/gentoo/stage3:latest\"];"), "{dot}");
+    assert!(dot.contains("root0 -> \"built-in-stage3\";"), "{dot}");
+    assert!(dot.contains("root1 -> \"built-in-stage3\" [style=dashed, label=\"builder\"];"), "{dot}");
+    let mermaid = graph::mermaid(&registry);
+    assert!(mermaid.contains("root1 -. builder .-> img_built_in_stage3"), "{mermaid}");
 }
 
 /// `cargo xtask bench --only scale --quick`: the in-process planning figure, a few seconds. The

@@ -2,7 +2,8 @@
 //! to the generated commands fails here until the new snapshot is reviewed (`cargo insta review`).
 
 use buildah_gentoo_tests::{fixed_inputs, fixed_settings};
-use image_defs::Registry;
+use image_defs::{accept_keywords, atom, package_use, use_flags, Layout, Parent, Registry, Root, Spec};
+use xtask::plan::ContextFile;
 use xtask::plan::{self, script};
 
 #[test]
@@ -169,6 +170,127 @@ fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
     assert!(!script.contains("provided=$("), "{script}");
     assert!(script.contains("--label 'io.buildah-gentoo.provided='"), "{script}");
     assert_eq!(busybox.images[0].base, plan::Base::Scratch);
+}
+
+image_defs::image! {
+    /// The chain's full builder, on the rig root.
+    ChainBuilder = Spec {
+        name: "chain/builder",
+        parent: Parent::Root(Root::Rig),
+        make_conf: &[("CFLAGS", "-O2 -pipe")],
+        ..Spec::DEFAULT
+    };
+}
+image_defs::image! {
+    /// Another full builder on the same root, with fragments of its own up to number 11.
+    ChainTools = Spec {
+        name: "chain/tools",
+        parent: Parent::image(&ChainBuilder),
+        make_conf: &[("CFLAGS", "-O2 -pipe -g")],
+        packages: &[atom!("sys-devel/gcc")],
+        ..Spec::DEFAULT
+    };
+}
+image_defs::image! {
+    /// The chain's top: minimal on the full builder, so built in it.
+    ChainBase = Spec {
+        name: "chain/base",
+        parent: Parent::image(&ChainBuilder),
+        layout: Layout::Minimal,
+        packages: &[atom!("dev-libs/libgreet")],
+        use_flags: use_flags!("-nls"),
+        package_use: &[package_use!("dev-libs/libgreet" => "-static-libs")],
+        accept_keywords: &[accept_keywords!("dev-libs/libgreet" => "~amd64")],
+        ..Spec::DEFAULT
+    };
+}
+image_defs::image! {
+    /// `chain/base` with other USE, to see the change reach its descendants' input hashes.
+    ChainBaseWithNls = Spec {
+        name: "chain/base",
+        use_flags: use_flags!("nls"),
+        ..ChainBase::SPEC
+    };
+}
+image_defs::image! {
+    /// In the middle: inherits its parent's builder.
+    ChainMiddle = Spec {
+        name: "chain/middle",
+        parent: Parent::named("chain/base"),
+        layout: Layout::Minimal,
+        packages: &[atom!("app-misc/greeter")],
+        masks: &[atom!(">=app-misc/greeter-2")],
+        make_conf: &[("GREETER_NAME", "chain")],
+        ..Spec::DEFAULT
+    };
+}
+image_defs::image! {
+    /// The leaf: states another builder on the same root.
+    ChainLeaf = Spec {
+        name: "chain/leaf",
+        parent: Parent::image(&ChainMiddle),
+        layout: Layout::Minimal,
+        builder: Some(Parent::image(&ChainTools)),
+        packages: &[atom!("app-misc/hello")],
+        use_flags: use_flags!("ipv6"),
+        package_use: &[package_use!("app-misc/hello" => "extra")],
+        ..Spec::DEFAULT
+    };
+}
+
+/// A minimal image's builder gets the portage files of every minimal ancestor, then its own: the
+/// make.conf fragments numbered after the builder's own (and so after its ancestors'), in chain
+/// order; the package.* files one per image.
+#[test]
+fn a_minimal_chain_brings_every_minimal_ancestors_portage_files_into_the_builder() {
+    let registry = Registry::new(vec![&ChainBuilder, &ChainTools, &ChainBase, &ChainMiddle, &ChainLeaf])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settings = fixed_settings();
+    let inputs = fixed_inputs(&registry, &settings);
+    let context = |name: &str| -> Vec<ContextFile> {
+        let plan = plan::plan(&[registry.get(name).unwrap()], &inputs).unwrap();
+        plan.images[0].context_files.clone()
+    };
+    let paths = |files: &[ContextFile]| -> Vec<String> { files.iter().map(|file| file.path.clone()).collect() };
+
+    let leaf = context("chain/leaf");
+    // chain/tools (depth 1) has written 10-chain+builder.conf and 11-chain+tools.conf into its image.
+    assert_eq!(
+        paths(&leaf),
+        [
+            "etc/portage/make.conf/01-buildah-gentoo.conf",
+            "etc/portage/make.conf/12-chain+base.conf",
+            "etc/portage/package.use/chain+base",
+            "etc/portage/package.accept_keywords/chain+base",
+            "etc/portage/make.conf/13-chain+middle.conf",
+            "etc/portage/package.mask/chain+middle",
+            "etc/portage/make.conf/14-chain+leaf.conf",
+            "etc/portage/package.use/chain+leaf",
+        ]
+    );
+    let files: Vec<String> = leaf.iter().skip(1).map(|file| format!("/{}:\n{}", file.path, file.contents)).collect();
+    insta::assert_snapshot!("files@chain+leaf-builder-context", files.join("\n"));
+
+    // Built in chain/builder (depth 0): its fragments start at 11.
+    assert_eq!(
+        paths(&context("chain/middle")),
+        [
+            "etc/portage/make.conf/01-buildah-gentoo.conf",
+            "etc/portage/make.conf/11-chain+base.conf",
+            "etc/portage/package.use/chain+base",
+            "etc/portage/package.accept_keywords/chain+base",
+            "etc/portage/make.conf/12-chain+middle.conf",
+            "etc/portage/package.mask/chain+middle",
+        ]
+    );
+    // The chain's files are generated files of the leaf: an ancestor's USE is part of its input hash.
+    let leaf_hash = |registry: &Registry| {
+        let inputs = fixed_inputs(registry, &settings);
+        plan::input_hash(registry.get("chain/leaf").unwrap(), &inputs, "scratch", Some("sha256:00")).unwrap()
+    };
+    let other = Registry::new(vec![&ChainBuilder, &ChainTools, &ChainBaseWithNls, &ChainMiddle, &ChainLeaf])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(leaf_hash(&registry), leaf_hash(&other));
 }
 
 /// The input hash is a value of the plan when every image an image starts from is in storage, and a

@@ -46,6 +46,17 @@ image!(FullOnMin, "full-on-min", Parent::named("min-on-full"));
 minimal!(MinBuiltInMin, "min-built-in-min", Parent::named("child"), Some(Parent::named("min-on-full")));
 minimal!(MinMissingBuilder, "min-missing-builder", Parent::named("child"), Some(Parent::named("nowhere")));
 minimal!(MinDepclean, "min-depclean", Parent::named("child"), None, depclean: Some(true));
+image!(RigTools, "rig-tools", Parent::Root(Root::Rig));
+// Children of `min-on-full` (built in `child`, on root1's stage3) stating builders on another root.
+minimal!(MinOnMinInRigImage, "min-on-min-in-rig-image", Parent::named("min-on-full"), Some(Parent::named("rig-tools")));
+minimal!(MinOnMinInRigRoot, "min-on-min-in-rig-root", Parent::named("min-on-full"), Some(Parent::Root(Root::Rig)));
+// States the root of its parent's builder directly: the same root, accepted.
+minimal!(
+    MinOnMinInStage3,
+    "min-on-min-in-stage3",
+    Parent::named("min-on-full"),
+    Some(Parent::registry("docker.io/gentoo/stage3:latest"))
+);
 image_defs::image! {
     FullBuilder = Spec {
         name: "full-builder",
@@ -188,4 +199,38 @@ fn layouts_that_cannot_build_are_refused_with_the_fix() {
     );
     let found = problems(vec![&Root1, &Child, &MinMissingBuilder]);
     assert_eq!(found, ["image `min-missing-builder` has builder `nowhere`, which is not a registered image"]);
+}
+
+#[test]
+fn a_minimal_child_gets_its_minimal_ancestors_in_its_chain() {
+    let registry =
+        Registry::new(vec![&Root1, &Child, &MinOnFull, &MinOnMin, &MinOnMinOnMin]).unwrap_or_else(|e| panic!("{e}"));
+    let chain = |image: &dyn Image| -> Vec<&str> { registry.minimal_chain(image).iter().map(|i| i.name()).collect() };
+    assert_eq!(chain(&MinOnMinOnMin), ["min-on-full", "min-on-min", "min-on-min-on-min"]);
+    assert_eq!(chain(&MinOnFull), ["min-on-full"]);
+    assert_eq!(chain(&Child), ["child"]);
+}
+
+#[test]
+fn a_minimal_child_stating_a_builder_on_another_root_than_its_parents_is_refused_naming_both() {
+    // Stated, on the parent builder's root: accepted (`min-with-builder` is built in `tools`, its
+    // parent in `child`, both on root1); stating the builder the parent used is accepted too.
+    Registry::new(vec![&Root1, &Child, &Tools, &MinOnFull, &MinWithBuilder]).unwrap_or_else(|e| panic!("{e}"));
+
+    let found = problems(vec![&Root1, &Child, &RigTools, &MinOnFull, &MinOnMinInRigImage, &MinOnMinInRigRoot]);
+    assert_eq!(
+        found,
+        [
+            "image `min-on-min-in-rig-image` states builder `rig-tools` (on the rig root), but its minimal \
+             parent `min-on-full` was built in `child` (on docker.io/gentoo/stage3:latest): a builder on \
+             another root may differ in CHOST and profile from what built the parent's files; use a builder \
+             on docker.io/gentoo/stage3:latest or drop `builder` to inherit `child`",
+            "image `min-on-min-in-rig-root` states builder the rig root, but its minimal parent `min-on-full` \
+             was built in `child` (on docker.io/gentoo/stage3:latest): a builder on another root may differ \
+             in CHOST and profile from what built the parent's files; use a builder on \
+             docker.io/gentoo/stage3:latest or drop `builder` to inherit `child`",
+        ]
+    );
+    // A root stated as the builder is its own root.
+    Registry::new(vec![&Root1, &Child, &MinOnFull, &MinOnMinInStage3]).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -283,6 +283,17 @@ impl Root {
     }
 }
 
+/// As errors name a root: the registry reference, `tarball PATH`, or `the rig root`.
+impl fmt::Display for Root {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Root::Registry(reference) => f.write_str(reference),
+            Root::Tarball { path, .. } => write!(f, "tarball {path}"),
+            Root::Rig => f.write_str("the rig root"),
+        }
+    }
+}
+
 /// A reference to a parent image in the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParentImage {

@@ -159,6 +159,10 @@ impl Registry {
                 depths[index] = depths[parent] + 1;
             }
         }
+        let problems = check_chain_builders(&images, &parents, &explicit_builders, &builders, &roots);
+        if !problems.is_empty() {
+            return Err(RegistryError { problems });
+        }
         Ok(Registry { images, parents, order, by_name, has_children, builders, roots, depths })
     }
 
@@ -216,6 +220,18 @@ impl Registry {
             return None;
         }
         self.parent_image(image).filter(|parent| parent.spec().layout == Layout::Minimal)
+    }
+
+    /// A minimal image's chain: its minimal ancestors, the topmost first, then the image itself (just
+    /// the image when its parent is full or a root, or when it is full). Their portage files all go
+    /// into the image's builder, in this order.
+    pub fn minimal_chain(&self, image: &dyn Image) -> Vec<&'static dyn Image> {
+        let mut chain = vec![self.lookup(image.name()).expect("image of this registry")];
+        while let Some(parent) = self.minimal_parent(chain[chain.len() - 1]) {
+            chain.push(parent);
+        }
+        chain.reverse();
+        chain
     }
 
     /// The images that must be built before this one: its parent and its builder (when they are
@@ -438,6 +454,47 @@ fn resolve_builders(
         }
     };
     Ok((0..images.len()).map(|index| minimal(index).then(|| builder_of(index))).collect())
+}
+
+/// A minimal image on a minimal parent emerges onto what the parent's builder made: a builder it
+/// states must be on the same root as the parent's builder (same stage3 or rig, hence the same CHOST
+/// and profile; the root is what the registry knows of them before anything runs). Builders it
+/// inherits are the parent's, and `roots` holds each image's builder's root.
+fn check_chain_builders(
+    images: &[&'static dyn Image],
+    parents: &[ResolvedParent],
+    explicit: &[Option<ResolvedParent>],
+    builders: &[Option<ResolvedParent>],
+    roots: &[Root],
+) -> Vec<String> {
+    // An image builder with its root; a root builder is its own root.
+    let describe = |builder: ResolvedParent, root: Root| match builder {
+        ResolvedParent::Image(index) => format!("`{}` (on {root})", images[index].name()),
+        ResolvedParent::Root(_) => root.to_string(),
+    };
+    let name = |builder: ResolvedParent| match builder {
+        ResolvedParent::Image(index) => format!("`{}`", images[index].name()),
+        ResolvedParent::Root(root) => root.to_string(),
+    };
+    let mut problems = Vec::new();
+    for (index, image) in images.iter().enumerate() {
+        let (Some(stated), ResolvedParent::Image(parent)) = (explicit[index], parents[index]) else { continue };
+        let Some(parent_builder) = builders[parent] else { continue }; // a full parent: no chain
+        if roots[index] != roots[parent] {
+            problems.push(format!(
+                "image `{}` states builder {}, but its minimal parent `{}` was built in {}: a builder on \
+                 another root may differ in CHOST and profile from what built the parent's files; use a \
+                 builder on {} or drop `builder` to inherit {}",
+                image.name(),
+                describe(stated, roots[index]),
+                images[parent].name(),
+                describe(parent_builder, roots[parent]),
+                roots[parent],
+                name(parent_builder),
+            ));
+        }
+    }
+    problems
 }
 
 /// Dependencies (parent, builder) before the images that need them; otherwise by name. Parents have

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Registry, Root};
+use image_defs::{Image, Registry, Root};
 
 use super::Context;
 
@@ -29,17 +29,41 @@ pub fn run(context: &Context, args: &GraphArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Roots, each once, in the order images first name them.
+/// Roots, each once, in the order images first name them (as parent, then as builder).
 fn roots(registry: &Registry) -> Vec<Root> {
     let mut roots = Vec::new();
     for image in registry.in_order() {
-        if let ResolvedParent::Root(root) = registry.parent_of(image) {
-            if !roots.contains(&root) {
-                roots.push(root);
+        for dependency in std::iter::once(registry.parent_of(image)).chain(registry.builder_of(image)) {
+            if let ResolvedParent::Root(root) = dependency {
+                if !roots.contains(&root) {
+                    roots.push(root);
+                }
             }
         }
     }
     roots
+}
+
+/// The edges into an image: from its parent (solid), and for a minimal image from its builder
+/// (dashed), as `(node of the parent or builder, whether it is the builder)`. A node is an image's
+/// name or `root<N>`, the root's position in `roots`.
+fn edges_into(registry: &Registry, roots: &[Root], image: &dyn Image) -> Vec<(Node, bool)> {
+    let node = |dependency: ResolvedParent, dependency_image: Option<&'static dyn Image>| match dependency {
+        ResolvedParent::Image(_) => Node::Image(dependency_image.expect("a resolved image").name()),
+        ResolvedParent::Root(root) => Node::Root(roots.iter().position(|r| *r == root).expect("a listed root")),
+    };
+    let mut edges = vec![(node(registry.parent_of(image), registry.parent_image(image)), false)];
+    if let Some(builder) = registry.builder_of(image) {
+        edges.push((node(builder, registry.builder_image(image)), true));
+    }
+    edges
+}
+
+/// One end of an edge.
+enum Node {
+    Image(&'static str),
+    /// A root, by its position in the graph's roots.
+    Root(usize),
 }
 
 fn root_label(root: Root) -> String {
@@ -50,7 +74,8 @@ fn root_label(root: Root) -> String {
     }
 }
 
-/// Graphviz: images are boxes, roots are ellipses, edges go from parent to child.
+/// Graphviz: images are boxes, roots are ellipses, edges go from parent to child, dashed ones from
+/// a minimal image's builder.
 pub fn dot(registry: &Registry) -> String {
     let roots = roots(registry);
     let mut out = String::from("digraph images {\n    rankdir=LR;\n    node [shape=box];\n");
@@ -61,17 +86,20 @@ pub fn dot(registry: &Registry) -> String {
         writeln!(out, "    {};", dot_string(image.name())).unwrap();
     }
     for image in registry.in_order() {
-        let from = match registry.parent_of(image) {
-            ResolvedParent::Image(_) => dot_string(registry.parent_image(image).unwrap().name()),
-            ResolvedParent::Root(root) => format!("root{}", roots.iter().position(|r| *r == root).unwrap()),
-        };
-        writeln!(out, "    {from} -> {};", dot_string(image.name())).unwrap();
+        for (from, builder) in edges_into(registry, &roots, image) {
+            let from = match from {
+                Node::Image(name) => dot_string(name),
+                Node::Root(index) => format!("root{index}"),
+            };
+            let style = if builder { " [style=dashed, label=\"builder\"]" } else { "" };
+            writeln!(out, "    {from} -> {}{style};", dot_string(image.name())).unwrap();
+        }
     }
     out.push_str("}\n");
     out
 }
 
-/// Mermaid flowchart, top-down.
+/// Mermaid flowchart, top-down; dashed edges from a minimal image's builder.
 pub fn mermaid(registry: &Registry) -> String {
     let roots = roots(registry);
     let id = |name: &str| format!("img_{}", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
@@ -83,11 +111,14 @@ pub fn mermaid(registry: &Registry) -> String {
         writeln!(out, "    {}[\"{}\"]", id(image.name()), image.name()).unwrap();
     }
     for image in registry.in_order() {
-        let from = match registry.parent_of(image) {
-            ResolvedParent::Image(_) => id(registry.parent_image(image).unwrap().name()),
-            ResolvedParent::Root(root) => format!("root{}", roots.iter().position(|r| *r == root).unwrap()),
-        };
-        writeln!(out, "    {from} --> {}", id(image.name())).unwrap();
+        for (from, builder) in edges_into(registry, &roots, image) {
+            let from = match from {
+                Node::Image(name) => id(name),
+                Node::Root(index) => format!("root{index}"),
+            };
+            let arrow = if builder { "-. builder .->" } else { "-->" };
+            writeln!(out, "    {from} {arrow} {}", id(image.name())).unwrap();
+        }
     }
     out
 }

@@ -275,6 +275,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         bail!("image `{name}`: trusting the site CA is not supported for minimal images yet");
     }
     let context_dir = context_dir(settings, name);
+    // The builder's own fragments are numbered up to its depth; the chain's follow, the image's last.
     let builder_depth = registry.builder_image(image).map_or(0, |builder| registry.depth(builder) + 1);
     let context_files = common_context_files(image, inputs, builder_depth);
 
@@ -499,12 +500,17 @@ fn reference_of(
     })
 }
 
-/// The tool's make.conf fragment, the binhosts and the image's own portage files.
+/// The tool's make.conf fragment, the binhosts and the image's own portage files; for a minimal
+/// image, those of its minimal ancestors too (the topmost first, make.conf fragments numbered from
+/// `depth` on, the image's own last), so its builder emerges with the USE its minimal parents were
+/// built with.
 fn common_context_files(image: &dyn Image, inputs: &PlanInputs, depth: usize) -> Vec<ContextFile> {
     let settings = inputs.settings;
     let mut files = vec![portage_files::tool_make_conf(settings.isolation)];
     files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some(), &inputs.binhost_tls));
-    files.extend(portage_files::image_files(image, depth));
+    for (position, member) in inputs.registry.minimal_chain(image).into_iter().enumerate() {
+        files.extend(portage_files::image_files(member, depth + position));
+    }
     let entries = provided_entries(image);
     if image.spec().layout == Layout::Full && !entries.is_empty() {
         // A minimal image's package.provided is made in its builder (Step::Provided).
