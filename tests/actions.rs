@@ -50,6 +50,10 @@ fn actions_make_accounts_locales_zones_folders_links_files_and_runtime_libraries
     assert_eq!(run_in_image_ok(&glibc, &["cat", "/etc/svc/svc.conf"]), "listen = 0.0.0.0:8080\n");
     assert_eq!(run_in_image_ok(&glibc, &["stat", "-c", "%a", "/etc/svc/svc.conf"]).trim(), "640");
 
+    // A command in the builder (ROOT names the new root) and one in the image itself (its busybox).
+    assert_eq!(run_in_image_ok(&glibc, &["cat", "/etc/builder-root"]), "/emerge-root\n");
+    assert_eq!(run_in_image_ok(&glibc, &["cat", "/etc/svc/uid"]).trim(), "4001");
+
     // The C++ program runs: libstdc++ and libgcc_s came from the builder's gcc.
     let version = run_in_image(&cxx, &["/usr/bin/pzstd", "--version"]);
     version.expect_success();
@@ -75,7 +79,10 @@ fn actions_make_accounts_locales_zones_folders_links_files_and_runtime_libraries
     let entries: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
     let entry = entries.iter().find(|entry| entry["name"] == "rig/glibc-min").unwrap();
     let kinds: Vec<&str> = entry["actions"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["locale", "timezone", "group", "user", "mkdir", "symlink", "write-file"]);
+    assert_eq!(
+        kinds,
+        ["locale", "timezone", "group", "user", "mkdir", "symlink", "write-file", "run-in-builder", "run-in-image"]
+    );
     let cxx_entry = entries.iter().find(|entry| entry["name"] == "rig/cxx-min").unwrap();
     assert_eq!(cxx_entry["volumes"], serde_json::json!(["/srv/data"]));
     assert_eq!(cxx_entry["healthcheck"]["argv"], serde_json::json!(["/usr/bin/pzstd", "--version"]));

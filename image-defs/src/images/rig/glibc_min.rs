@@ -18,6 +18,8 @@ image! {
             Action::Mkdir { path: "/srv/data", mode: 0o750, owner: "svc:svc" },
             Action::Symlink { path: "/srv/current", target: "data" },
             Action::WriteFile { path: "/etc/svc/svc.conf", contents: "listen = 0.0.0.0:8080", mode: 0o640 },
+            Action::RunInBuilder(&["sh", "-c", "printf '%s\\n' \"$ROOT\" > \"$ROOT/etc/builder-root\""]),
+            Action::RunInImage(&["/bin/sh", "-c", "id -u svc > /etc/svc/uid"]),
         ],
         env: &[("LANG", "en_US.utf8"), ("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")],
         test: Some(&["/bin/sh", "-c", "id svc"]),
