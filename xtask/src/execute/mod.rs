@@ -4,6 +4,7 @@
 //! logging each image to its own file and leaving nothing behind when a build fails or is interrupted.
 
 pub mod catalyst;
+pub mod clean;
 pub mod image_file;
 pub mod inputs;
 pub mod interrupt;
@@ -316,6 +317,17 @@ impl Executor<'_> {
                 failure.command,
                 indent(&runner.log_tail(15))
             );
+            let entries: Vec<plan::clean::LedgerEntry> = kept
+                .iter()
+                .map(|container| plan::clean::LedgerEntry {
+                    namespace: self.settings.namespace.trim_end_matches('/').to_owned(),
+                    image: None,
+                    container: Some(container.clone()),
+                })
+                .collect();
+            if let Err(error) = clean::record(self.workspace, self.settings, &entries) {
+                runner.note(&format!("warning: {error:#}"));
+            }
             for container in kept {
                 message.push_str(&format!("\nkept the working container {container} (--keep-failed)"));
             }
@@ -350,6 +362,14 @@ impl Executor<'_> {
             for tag in &tags {
                 index.insert(tag.clone(), id.clone());
             }
+        }
+        let entry = plan::clean::LedgerEntry {
+            namespace: self.settings.namespace.trim_end_matches('/').to_owned(),
+            image: Some(id.trim_start_matches("sha256:").to_owned()),
+            container: None,
+        };
+        if let Err(error) = clean::record(self.workspace, self.settings, &[entry]) {
+            runner.note(&format!("warning: {error:#}"));
         }
         let size = |var| runner.var(var).and_then(parse_du);
         Ok(Outcome::Built { id, input_hash: hash, tags, size: size(SIZE), size_before: size(SIZE_BEFORE) })
