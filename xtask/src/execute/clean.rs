@@ -64,7 +64,13 @@ pub struct CleanReport {
 }
 
 /// Plans and runs the clean-up of the settings' namespace.
-pub fn run(sh: &Shell, workspace: &Utf8Path, settings: &Settings, registry: &Registry, dry_run: bool) -> Result<CleanReport> {
+pub fn run(
+    sh: &Shell,
+    workspace: &Utf8Path,
+    settings: &Settings,
+    registry: &Registry,
+    dry_run: bool,
+) -> Result<CleanReport> {
     let images = storage::list_images(sh)?;
     let containers = storage::list_containers(sh)?;
     let live_pids: BTreeSet<u32> = containers

@@ -67,8 +67,11 @@ pub fn list_containers(sh: &Shell) -> Result<Vec<StoredContainer>> {
 }
 
 fn parse_images(json: &str) -> Result<Vec<StoredImage>> {
-    let listed: Option<Vec<serde_json::Value>> =
-        if json.trim().is_empty() { None } else { serde_json::from_str(json.trim()).context("reading `buildah images --json`")? };
+    let listed: Option<Vec<serde_json::Value>> = if json.trim().is_empty() {
+        None
+    } else {
+        serde_json::from_str(json.trim()).context("reading `buildah images --json`")?
+    };
     Ok(listed
         .unwrap_or_default()
         .iter()

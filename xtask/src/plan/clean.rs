@@ -287,9 +287,9 @@ fn image_stem_of_log<'n>(name: &'n str, stems: &BTreeSet<String>) -> Option<&'n 
     let suffix = suffixes.iter().find(|suffix| name.ends_with(*suffix))?;
     let body = &name[..name.len() - suffix.len()];
     let package_file = matches!(*suffix, ".build.log" | ".environment");
-    if let Some(stem) = stems.iter().find(|stem| {
-        body == stem.as_str() || (package_file && body.starts_with(&format!("{stem}.")))
-    }) {
+    if let Some(stem) =
+        stems.iter().find(|stem| body == stem.as_str() || (package_file && body.starts_with(&format!("{stem}."))))
+    {
         return Some(&name[..stem.len()]);
     }
     if package_file {
@@ -337,7 +337,8 @@ mod tests {
         ];
         let stems: BTreeSet<String> = ["app".to_owned(), "rig+alpha".to_owned()].into();
         let live: BTreeSet<u32> = [2].into();
-        let contexts = [file("t/context/app", "app"), file("t/context/gone", "gone"), file("t/context/root+s", "root+s")];
+        let contexts =
+            [file("t/context/app", "app"), file("t/context/gone", "gone"), file("t/context/root+s", "root+s")];
         let logs = [
             file("t/logs/app.log", "app.log"),
             file("t/logs/gone.log", "gone.log"),
