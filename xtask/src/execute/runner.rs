@@ -426,7 +426,7 @@ pub struct PackageLog {
 pub fn failed_packages(output: &str) -> BTreeSet<String> {
     let mut packages = BTreeSet::new();
     for line in output.lines() {
-        let line = line.trim_start_matches(|c: char| c == ' ' || c == '*').trim();
+        let line = line.trim_start_matches([' ', '*']).trim();
         let package = if let Some(rest) = line.strip_prefix(">>> Failed to emerge ") {
             rest.split([',', ' ']).next()
         } else if let Some(rest) = line.strip_prefix("ERROR: ") {
