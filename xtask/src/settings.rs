@@ -767,6 +767,13 @@ mod tests {
     }
 
     #[test]
+    fn keep_dates_from_the_file() {
+        assert_eq!(load(None, &[], SettingsArgs::default()).unwrap().keep_dates, 3);
+        assert_eq!(load(Some("keep-dates = 5\n"), &[], SettingsArgs::default()).unwrap().keep_dates, 5);
+        assert!(load(Some("keep-dates = -1\n"), &[], SettingsArgs::default()).is_err());
+    }
+
+    #[test]
     fn catalyst_storedir_from_file_or_env_and_absolute() {
         assert_eq!(load(None, &[], SettingsArgs::default()).unwrap().catalyst_storedir, "/var/tmp/catalyst");
         let file = "catalyst-storedir = \"/srv/catalyst\"\n";
@@ -1040,7 +1047,7 @@ mod tests {
         );
 
         // Keys of the file alone have no flag.
-        for flag in ["--work-dir=x", "--site-ca=x", "--omit-history=true", "--source-date-epoch=1"] {
+        for flag in ["--work-dir=x", "--site-ca=x", "--omit-history=true", "--source-date-epoch=1", "--keep-dates=1"] {
             assert_eq!(flags(&[flag]).unwrap_err().kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
         }
     }
