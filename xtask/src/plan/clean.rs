@@ -166,9 +166,12 @@ pub fn plan(inputs: &CleanInputs) -> CleanPlan {
         .containers
         .iter()
         .filter(|container| {
+            // The image's name says whose it is (one image may carry names of several namespaces);
+            // its id only when the container was made from an id.
+            let named = container.image_name.contains('/');
             ledger_containers.contains(container.name.as_str())
-                || our_ids.contains(container.image_id.as_str())
                 || ours(&container.image_name)
+                || (!named && our_ids.contains(container.image_id.as_str()))
         })
         .filter_map(leftover)
         .collect();
@@ -329,6 +332,12 @@ mod tests {
             StoredContainer { name: "bg-1-app-builder".into(), image_id: "zz".into(), image_name: "scratch".into() },
             StoredContainer { name: "bg-2-app-work".into(), image_id: "a1".into(), image_name: String::new() },
             StoredContainer { name: "bg-3-x-work".into(), image_id: "o1".into(), image_name: String::new() },
+            // Our image's id, by another namespace's name: not ours.
+            StoredContainer {
+                name: "bg-4-x-work".into(),
+                image_id: "a1".into(),
+                image_name: "localhost/other/app:20200101".into(),
+            },
             StoredContainer { name: "mine".into(), image_id: "a4".into(), image_name: String::new() },
         ];
         let ledger = [
