@@ -147,17 +147,18 @@ pub fn plan(inputs: &CleanInputs) -> CleanPlan {
         .filter(|entry| entry.namespace == inputs.namespace)
         .filter_map(|entry| entry.container.as_deref())
         .collect();
-    let our_ids: BTreeSet<&str> = inputs
+    // Images every name of which is ours (buildah lists a container's image by its first name, not
+    // by the one it was made from, so a shared image says nothing about a container's namespace).
+    let only_ours: BTreeSet<&str> = inputs
         .images
         .iter()
-        .filter(|image| image.names.iter().any(|name| ours(name)))
+        .filter(|image| !image.names.is_empty() && image.names.iter().all(|name| ours(name)))
         .map(|image| image.id.as_str())
-        .chain(ledger_images.iter().copied())
         .collect();
     let mut items = Vec::new();
 
     // Containers of runs that are gone: a run's containers share its pid; a run is ours when one of
-    // its containers is (recorded by --keep-failed, or made from an image of ours).
+    // its containers is (recorded by --keep-failed, or made from an image only our namespace names).
     let leftover = |container: &StoredContainer| -> Option<u32> {
         let pid: u32 = container.name.strip_prefix("bg-")?.split('-').next()?.parse().ok()?;
         (!inputs.live_pids.contains(&pid)).then_some(pid)
@@ -166,12 +167,7 @@ pub fn plan(inputs: &CleanInputs) -> CleanPlan {
         .containers
         .iter()
         .filter(|container| {
-            // The image's name says whose it is (one image may carry names of several namespaces);
-            // its id only when the container was made from an id.
-            let named = container.image_name.contains('/');
-            ledger_containers.contains(container.name.as_str())
-                || ours(&container.image_name)
-                || (!named && our_ids.contains(container.image_id.as_str()))
+            ledger_containers.contains(container.name.as_str()) || only_ours.contains(container.image_id.as_str())
         })
         .filter_map(leftover)
         .collect();
@@ -324,6 +320,7 @@ mod tests {
             image("a3", &["localhost/ns/app:20260103", "localhost/ns/app:inputs-x"], 80),
             image("a4", &["localhost/ns/app:20260102"], 70),
             image("o1", &["localhost/other/app:20200101"], 60),
+            image("s1", &["localhost/ns/app:inputs-y", "localhost/other/app:latest"], 30),
             image("d1", &[], 50),
             image("d2", &[], 40),
         ];
@@ -332,12 +329,8 @@ mod tests {
             StoredContainer { name: "bg-1-app-builder".into(), image_id: "zz".into(), image_name: "scratch".into() },
             StoredContainer { name: "bg-2-app-work".into(), image_id: "a1".into(), image_name: String::new() },
             StoredContainer { name: "bg-3-x-work".into(), image_id: "o1".into(), image_name: String::new() },
-            // Our image's id, by another namespace's name: not ours.
-            StoredContainer {
-                name: "bg-4-x-work".into(),
-                image_id: "a1".into(),
-                image_name: "localhost/other/app:20200101".into(),
-            },
+            // An image with names in both namespaces says nothing: not ours.
+            StoredContainer { name: "bg-4-x-work".into(), image_id: "s1".into(), image_name: String::new() },
             StoredContainer { name: "mine".into(), image_id: "a4".into(), image_name: String::new() },
         ];
         let ledger = [
