@@ -73,6 +73,8 @@ pub struct Settings {
     pub omit_history: bool,
     /// Where the image definitions' source lives (`org.opencontainers.image.source`); none when unset.
     pub source: Option<String>,
+    /// How many date tags (`:YYYYMMDD`) of each image `clean` keeps, the newest.
+    pub keep_dates: usize,
 }
 
 /// A remote binary package host.
@@ -352,6 +354,11 @@ settings_layer! {
         /// `org.opencontainers.image.source` (file only).
         #[arg(skip)]
         pub source: Option<String>,
+
+        // Clean-up.
+        /// How many date tags of each image `clean` keeps (file only).
+        #[arg(skip)]
+        pub keep_dates: Option<usize>,
     }
 }
 
@@ -388,6 +395,7 @@ impl SettingsLayer {
             source_date_epoch,
             omit_history,
             source,
+            keep_dates,
         } = self;
         let catalyst_options = match catalyst_options {
             None => defaults.catalyst_options,
@@ -424,6 +432,7 @@ impl SettingsLayer {
             source_date_epoch: source_date_epoch.or(defaults.source_date_epoch),
             omit_history: omit_history.unwrap_or(defaults.omit_history),
             source: source.or(defaults.source),
+            keep_dates: keep_dates.unwrap_or(defaults.keep_dates),
         })
     }
 }
@@ -525,6 +534,7 @@ impl Settings {
             source_date_epoch: None,
             omit_history: false,
             source: None,
+            keep_dates: 3,
         }
     }
 
@@ -754,6 +764,13 @@ mod tests {
         assert!(format!("{:#}", error.unwrap_err()).contains("must be an absolute path"));
         assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_JOBS", "0")], SettingsArgs::default()).is_err());
         assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", "2.5")], SettingsArgs::default()).is_err());
+    }
+
+    #[test]
+    fn keep_dates_from_the_file() {
+        assert_eq!(load(None, &[], SettingsArgs::default()).unwrap().keep_dates, 3);
+        assert_eq!(load(Some("keep-dates = 5\n"), &[], SettingsArgs::default()).unwrap().keep_dates, 5);
+        assert!(load(Some("keep-dates = -1\n"), &[], SettingsArgs::default()).is_err());
     }
 
     #[test]
@@ -1030,7 +1047,7 @@ mod tests {
         );
 
         // Keys of the file alone have no flag.
-        for flag in ["--work-dir=x", "--site-ca=x", "--omit-history=true", "--source-date-epoch=1"] {
+        for flag in ["--work-dir=x", "--site-ca=x", "--omit-history=true", "--source-date-epoch=1", "--keep-dates=1"] {
             assert_eq!(flags(&[flag]).unwrap_err().kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
         }
     }

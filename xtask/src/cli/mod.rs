@@ -6,6 +6,7 @@ mod bench;
 mod binhost;
 mod build;
 mod catalyst;
+mod clean;
 pub mod graph;
 mod inputs;
 mod list;
@@ -55,6 +56,10 @@ pub enum Commands {
     /// Build catalyst stages 1-3 of a release and import the stage3 as a root image (`--spec-only`:
     /// only write the spec files and catalyst.conf).
     Catalyst(catalyst::CatalystArgs),
+    /// Remove what builds left behind in the namespace: images left without a name, date tags older
+    /// than the newest `keep-dates`, containers kept by `--keep-failed` whose process is gone, build
+    /// contexts and logs of images no longer defined.
+    Clean(clean::CleanArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Print an input hash from its parts (a step of plan scripts whose parent is built when they run).
@@ -106,6 +111,7 @@ impl Cli {
             Commands::Sbom(args) => sbom::run(&context, &args),
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
+            Commands::Clean(args) => clean::run(&context, &args),
             Commands::Atom(_) | Commands::Inputs(_) => unreachable!("handled above"),
         }
     }

@@ -4,6 +4,7 @@
 //! logging each image to its own file and leaving nothing behind when a build fails or is interrupted.
 
 pub mod catalyst;
+pub mod clean;
 pub mod image_file;
 pub mod inputs;
 pub mod interrupt;
@@ -169,6 +170,32 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// Binary packages of `image`'s root that portage renamed `*._checksum_failure_*` since `since`
+    /// (a rename changes the file's ctime).
+    fn checksum_failures(&self, image: &str, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
+        let Some(image) = self.registry.get(image) else { return Vec::new() };
+        let folder = self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(image)));
+        let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let mut found = Vec::new();
+        let mut folders = vec![folder];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = folder.read_dir_utf8() else { continue };
+            for entry in entries.flatten() {
+                let Ok(metadata) = entry.metadata() else { continue };
+                if metadata.is_dir() {
+                    folders.push(entry.path().to_owned());
+                } else if entry.file_name().contains("._checksum_failure_") {
+                    use std::os::unix::fs::MetadataExt;
+                    if metadata.ctime() >= since {
+                        found.push(entry.path().to_owned());
+                    }
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
     /// The binary package and distfiles folders must exist to be mounted.
     fn prepare_caches(&self, images: &[&'static dyn Image]) -> Result<()> {
         let mut folders = vec![self.settings.cache_dir.join("distfiles")];
@@ -217,8 +244,26 @@ impl Executor<'_> {
                     format!("{error:#}").replace('\n', "\n    ")
                 );
                 message.push_str(&format!("\n    log: {}", run.log));
+                let (package_logs, checksum_failures) = match error.downcast_ref::<FailedBuild>() {
+                    Some(failed) => (failed.package_logs.clone(), failed.checksum_failures.clone()),
+                    None => Default::default(),
+                };
+                for log in &package_logs {
+                    message.push_str(&format!("\n    {} failed; its build log: {}", log.package, log.build_log));
+                    if let Some(environment) = &log.environment {
+                        message.push_str(&format!(" (environment: {environment})"));
+                    }
+                }
+                for file in &checksum_failures {
+                    message.push_str(&format!(
+                        "\n    the binary package {} failed its checksum (portage renamed it {}): rebuild it \
+                         (remove the renamed file; the next build compiles the package again)",
+                        checksum_failed_package(file),
+                        file
+                    ));
+                }
                 progress(&message);
-                Outcome::Failed { error: format!("{error:#}") }
+                Outcome::Failed { error: format!("{error:#}"), package_logs, checksum_failures }
             }
         };
         (outcome, elapsed)
@@ -250,7 +295,19 @@ impl Executor<'_> {
             runner.set_var(*var, value.clone());
         }
         runner.note(&format!("# image `{}`", plan.name));
+        let build_started = std::time::SystemTime::now();
         let fail = |runner: &mut StepRunner, failure: StepFailure| -> anyhow::Error {
+            // Before the clean-up removes the containers: portage's log of what failed.
+            let package_logs = if failure.kind == "run" {
+                runner.rescue_package_logs(&self.log_dir(), &file_stem(&plan.name))
+            } else {
+                Vec::new()
+            };
+            let checksum_failures = if failure.kind == "run" && failure.command.contains("emerge") {
+                self.checksum_failures(&plan.name, build_started)
+            } else {
+                Vec::new()
+            };
             let kept = runner.clean_up(request.keep_failed);
             let mut message = format!(
                 "step {} ({}) failed: {}\n$ {}\nlast lines of the log:\n{}",
@@ -260,10 +317,21 @@ impl Executor<'_> {
                 failure.command,
                 indent(&runner.log_tail(15))
             );
+            let entries: Vec<plan::clean::LedgerEntry> = kept
+                .iter()
+                .map(|container| plan::clean::LedgerEntry {
+                    namespace: self.settings.namespace.trim_end_matches('/').to_owned(),
+                    image: None,
+                    container: Some(container.clone()),
+                })
+                .collect();
+            if let Err(error) = clean::record(self.workspace, self.settings, &entries) {
+                runner.note(&format!("warning: {error:#}"));
+            }
             for container in kept {
                 message.push_str(&format!("\nkept the working container {container} (--keep-failed)"));
             }
-            anyhow::anyhow!(message)
+            anyhow::Error::new(FailedBuild { message, package_logs, checksum_failures })
         };
         if let Err(failure) = runner.run_all(&plan.prelude) {
             return Err(fail(&mut runner, failure));
@@ -295,8 +363,55 @@ impl Executor<'_> {
                 index.insert(tag.clone(), id.clone());
             }
         }
+        let entry = plan::clean::LedgerEntry {
+            namespace: self.settings.namespace.trim_end_matches('/').to_owned(),
+            image: Some(id.trim_start_matches("sha256:").to_owned()),
+            container: None,
+        };
+        if let Err(error) = clean::record(self.workspace, self.settings, &[entry]) {
+            runner.note(&format!("warning: {error:#}"));
+        }
         let size = |var| runner.var(var).and_then(parse_du);
         Ok(Outcome::Built { id, input_hash: hash, tags, size: size(SIZE), size_before: size(SIZE_BEFORE) })
+    }
+}
+
+/// An image's build that failed at a step, with what was saved of it.
+#[derive(Debug)]
+struct FailedBuild {
+    message: String,
+    package_logs: Vec<runner::PackageLog>,
+    checksum_failures: Vec<Utf8PathBuf>,
+}
+
+impl std::fmt::Display for FailedBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FailedBuild {}
+
+/// `app-misc/broken-1` from `.../app-misc/broken/broken-1-1.gpkg.tar._checksum_failure_.abc` (or
+/// `.../app-misc/broken-1.tbz2._checksum_failure_...`); the file name when the path says less.
+fn checksum_failed_package(file: &Utf8Path) -> String {
+    let name = file.file_name().unwrap_or_default();
+    let package = name.split("._checksum_failure_").next().unwrap_or(name);
+    let package = package.trim_end_matches(".gpkg.tar").trim_end_matches(".tbz2").trim_end_matches(".xpak");
+    let mut parts = file.iter().rev().skip(1);
+    let category = match file.parent().and_then(|dir| dir.file_name()) {
+        // gpkg layout: CAT/PN/PF-BUILDID.gpkg.tar
+        Some(pn) if package.starts_with(pn) => parts.nth(1),
+        _ => parts.next(),
+    };
+    // A gpkg's name ends with its build id (`-1`).
+    let pf = match package.rsplit_once('-') {
+        Some((pf, build_id)) if build_id.chars().all(|c| c.is_ascii_digit()) && pf.contains('-') => pf,
+        _ => package,
+    };
+    match category {
+        Some(category) => format!("{category}/{pf}"),
+        None => pf.to_owned(),
     }
 }
 
@@ -337,4 +452,17 @@ pub fn human_size(bytes: u64) -> String {
 
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  | {line}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checksum_failure_names_its_package() {
+        let gpkg = Utf8Path::new("/c/binpkgs/rig/app-misc/broken/broken-1-1.gpkg.tar._checksum_failure_.x1y2");
+        assert_eq!(checksum_failed_package(gpkg), "app-misc/broken-1");
+        let tbz2 = Utf8Path::new("/c/binpkgs/rig/app-misc/broken-1.tbz2._checksum_failure_.x1y2");
+        assert_eq!(checksum_failed_package(tbz2), "app-misc/broken-1");
+    }
 }

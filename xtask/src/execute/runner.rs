@@ -355,6 +355,46 @@ impl<'a> StepRunner<'a> {
         kept
     }
 
+    /// Copies portage's own log (`build.log`) and `environment` of the packages that failed out of
+    /// the containers still alive (the working container, or a minimal image's builder) into
+    /// `log_dir`, as `<stem>.<cat>+<pf>.build.log` and `.environment`, before a clean-up removes
+    /// them. Done with `buildah mount` and `buildah umount` (logged), leaving each container as it
+    /// was. A package emerge named as failed in the log (`>>> Failed to emerge ...`, `ERROR: ...
+    /// failed`) is preferred; without such a line, every package whose build folder is left.
+    pub fn rescue_package_logs(&mut self, log_dir: &Utf8Path, stem: &str) -> Vec<PackageLog> {
+        let failed = failed_packages(&std::fs::read_to_string(&self.log_path).unwrap_or_default());
+        let mut rescued = Vec::new();
+        let containers: Vec<String> = self.containers.iter().map(|(_, name)| name.clone()).collect();
+        for container in containers {
+            let mount = Command::new(["buildah", "mount", container.as_str()]).assigning(Var("mnt"));
+            let root = match self.query(&mount) {
+                Ok(Spawned { code: Some(0), stdout }) => Utf8PathBuf::from(stdout.trim()),
+                _ => continue,
+            };
+            let found = package_build_logs(&root.join("var/tmp/portage"));
+            let wanted: Vec<&(String, Utf8PathBuf)> = if failed.is_empty() {
+                found.iter().collect()
+            } else {
+                found.iter().filter(|(package, _)| failed.contains(package)).collect()
+            };
+            for (package, temp) in wanted {
+                let name = format!("{stem}.{}", package.replace('/', "+"));
+                let copy = |file: &str, suffix: &str| -> Option<Utf8PathBuf> {
+                    let to = log_dir.join(format!("{name}.{suffix}"));
+                    std::fs::copy(temp.join(file), &to).ok().map(|_| to)
+                };
+                let build_log = copy("build.log", "build.log");
+                let environment = copy("environment", "environment");
+                if let Some(build_log) = build_log {
+                    self.note(&format!("# kept {package}'s build log: {build_log}"));
+                    rescued.push(PackageLog { package: package.clone(), build_log, environment });
+                }
+            }
+            let _ = self.query(&Command::new(["buildah", "umount", container.as_str()]));
+        }
+        rescued
+    }
+
     /// A clean-up command: logged, its failure only noted.
     fn quietly(&mut self, argv: &[&str]) {
         self.note(&format!("$ {} (clean-up)", argv.join(" ")));
@@ -370,6 +410,59 @@ impl<'a> StepRunner<'a> {
     pub fn log_tail(&self, count: usize) -> String {
         log_tail(&self.log_path, count)
     }
+}
+
+/// Portage's log of a package that failed, copied out of its container.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PackageLog {
+    /// `CATEGORY/PF`.
+    pub package: String,
+    pub build_log: Utf8PathBuf,
+    pub environment: Option<Utf8PathBuf>,
+}
+
+/// The packages emerge's output names as failed: `>>> Failed to emerge CAT/PF` and
+/// `ERROR: CAT/PF::REPO failed (PHASE phase):`.
+pub fn failed_packages(output: &str) -> BTreeSet<String> {
+    let mut packages = BTreeSet::new();
+    for line in output.lines() {
+        let line = line.trim_start_matches([' ', '*']).trim();
+        let package = if let Some(rest) = line.strip_prefix(">>> Failed to emerge ") {
+            rest.split([',', ' ']).next()
+        } else if let Some(rest) = line.strip_prefix("ERROR: ") {
+            rest.split_once("::").filter(|(_, tail)| tail.contains(" failed")).map(|(package, _)| package)
+        } else {
+            None
+        };
+        if let Some(package) = package.filter(|package| package.contains('/') && !package.contains(' ')) {
+            packages.insert(package.to_owned());
+        }
+    }
+    packages
+}
+
+/// `CAT/PF` → its `temp` folder, for every `<portage tmp>/CAT/PF/temp/build.log` there is.
+fn package_build_logs(portage_tmp: &Utf8Path) -> Vec<(String, Utf8PathBuf)> {
+    let mut found = Vec::new();
+    let dirs = |dir: &Utf8Path| -> Vec<(String, Utf8PathBuf)> {
+        let Ok(entries) = dir.read_dir_utf8() else { return Vec::new() };
+        let mut dirs: Vec<(String, Utf8PathBuf)> = entries
+            .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+            .map(|entry| (entry.file_name().to_owned(), entry.path().to_owned()))
+            .collect();
+        dirs.sort();
+        dirs
+    };
+    for (category, category_dir) in dirs(portage_tmp) {
+        for (pf, package_dir) in dirs(&category_dir) {
+            let temp = package_dir.join("temp");
+            if temp.join("build.log").is_file() {
+                found.push((format!("{category}/{pf}"), temp));
+            }
+        }
+    }
+    found
 }
 
 /// A failed spawn: why, and the tool's own error line.
@@ -430,4 +523,23 @@ pub fn log_tail(path: &Utf8Path, count: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_packages_come_from_emerges_own_lines() {
+        let output = "\
+>>> Emerging (2 of 2) app-misc/broken-1::rig
+ * ERROR: app-misc/broken-1::rig failed (compile phase):
+ *   deliberate build failure
+>>> Failed to emerge app-misc/broken-1, Log file:
+>>>  '/var/tmp/portage/app-misc/broken-1/temp/build.log'
+ * ERROR: something else went wrong
+";
+        assert_eq!(failed_packages(output).into_iter().collect::<Vec<_>>(), ["app-misc/broken-1"]);
+        assert!(failed_packages(">>> Emerging (1 of 1) app-misc/alpha-1::rig\n").is_empty());
+    }
 }

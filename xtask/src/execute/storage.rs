@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::plan::clean::{StoredContainer, StoredImage};
 use crate::plan::ImageIndex;
 
 /// One `buildah images --json --no-trunc` call.
@@ -37,4 +38,78 @@ pub fn buildah(args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new("buildah");
     command.args(args);
     command
+}
+
+/// Every image with its names and size: one `buildah images --json --no-trunc` call (`clean`).
+pub fn list_images(sh: &Shell) -> Result<Vec<StoredImage>> {
+    let json = cmd!(sh, "buildah images --json --no-trunc").quiet().read().context("listing local images")?;
+    parse_images(&json)
+}
+
+/// Every working container: one `buildah containers --json` call.
+pub fn list_containers(sh: &Shell) -> Result<Vec<StoredContainer>> {
+    let json = cmd!(sh, "buildah containers --json").quiet().read().context("listing working containers")?;
+    let listed: Option<Vec<serde_json::Value>> = if json.trim().is_empty() {
+        None
+    } else {
+        serde_json::from_str(json.trim()).context("reading `buildah containers --json`")?
+    };
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    Ok(listed
+        .unwrap_or_default()
+        .iter()
+        .map(|container| StoredContainer {
+            name: text(&container["containername"]),
+            image_id: text(&container["imageid"]).trim_start_matches("sha256:").to_owned(),
+            image_name: text(&container["imagename"]),
+        })
+        .collect())
+}
+
+fn parse_images(json: &str) -> Result<Vec<StoredImage>> {
+    let listed: Option<Vec<serde_json::Value>> = if json.trim().is_empty() {
+        None
+    } else {
+        serde_json::from_str(json.trim()).context("reading `buildah images --json`")?
+    };
+    Ok(listed
+        .unwrap_or_default()
+        .iter()
+        .map(|image| StoredImage {
+            id: image["id"].as_str().unwrap_or_default().trim_start_matches("sha256:").to_owned(),
+            names: image["names"]
+                .as_array()
+                .map(|names| names.iter().filter_map(|name| name.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            size: image["size"].as_str().and_then(parse_size).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Bytes of a size as buildah prints it (`277 MB`, `2.34 KB`: decimal units).
+fn parse_size(text: &str) -> Option<u64> {
+    let (number, unit) = text.trim().split_once(' ').unwrap_or((text.trim(), "B"));
+    let factor: f64 = match unit.to_ascii_uppercase().as_str() {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        _ => return None,
+    };
+    Some((number.parse::<f64>().ok()? * factor).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_names_of_a_listing() {
+        let json = r#"[{"id":"sha256:ab","names":["localhost/x/y:1"],"size":"2.34 KB"},{"id":"cd","names":null,"size":"277 MB"}]"#;
+        let images = parse_images(json).unwrap();
+        assert_eq!(images[0], StoredImage { id: "ab".into(), names: vec!["localhost/x/y:1".into()], size: 2340 });
+        assert_eq!((images[1].names.len(), images[1].size), (0, 277_000_000));
+        assert!(parse_images("null").unwrap().is_empty());
+    }
 }

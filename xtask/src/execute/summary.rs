@@ -7,6 +7,7 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 
 use super::human_size;
+use super::runner::PackageLog;
 
 /// How one image's build ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,6 +30,12 @@ pub enum Outcome {
     Failed {
         /// What failed, as printed.
         error: String,
+        /// Portage's own logs of the packages that failed, copied out of the container before it
+        /// was removed.
+        package_logs: Vec<PackageLog>,
+        /// Binary packages that failed their checksum in this build (portage renamed them
+        /// `*._checksum_failure_*` in the binary package folder).
+        checksum_failures: Vec<Utf8PathBuf>,
     },
     /// Not built because a parent failed, or the run stopped at a failure or an interrupt.
     Skipped {

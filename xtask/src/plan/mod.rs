@@ -5,6 +5,7 @@
 //! shell variable of the script, assigned by a printed command.
 
 pub mod actions;
+pub mod clean;
 mod cleanup;
 pub mod command;
 mod emerge;
