@@ -33,6 +33,11 @@ pub fn render(images: &[(String, Option<Value>)]) -> String {
 }
 
 /// Writes `<log_dir>/../PACKAGES.md` for `images` from the SBOMs in `log_dir`; returns its path.
+/// Where the list is written: `PACKAGES.md` beside the log folder.
+pub fn path(log_dir: &Utf8Path) -> Utf8PathBuf {
+    log_dir.parent().unwrap_or(log_dir).join("PACKAGES.md")
+}
+
 pub fn write(log_dir: &Utf8Path, images: &[&str]) -> Result<Utf8PathBuf> {
     let sboms: Vec<(String, Option<Value>)> = images
         .iter()
@@ -42,7 +47,7 @@ pub fn write(log_dir: &Utf8Path, images: &[&str]) -> Result<Utf8PathBuf> {
             (image.to_string(), sbom)
         })
         .collect();
-    let path = log_dir.parent().unwrap_or(log_dir).join("PACKAGES.md");
+    let path = path(log_dir);
     std::fs::write(&path, render(&sboms)).with_context(|| format!("writing {path}"))?;
     Ok(path)
 }

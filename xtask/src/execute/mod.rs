@@ -70,7 +70,8 @@ pub fn prepare<'a>(
         inputs.storage.insert(inputs.rig_root.clone(), id);
     }
     let plan = plan::plan(images, &inputs)?;
-    for image in plan.roots.iter().chain(&plan.images) {
+    // An image up to date runs nothing: its build context stays as the build that made it left it.
+    for image in plan.roots.iter().chain(&plan.images).filter(|image| image.status == Status::Build) {
         crate::build_context::write(workspace, image)?;
     }
     Ok(Prepared { inputs, plan })
@@ -109,9 +110,14 @@ impl Executor<'_> {
     /// Runs a prepared plan: set-up, the roots to import, the images, tear-down; then the summary.
     fn run_plan(&self, sh: &Shell, request: &BuildRequest, prepared: &Prepared, started: Instant) -> Result<Summary> {
         let Prepared { inputs, plan } = prepared;
-        // Set-up shared by every image (the revision, mounting a repository image), undone at the end.
+        // Set-up shared by every image (the revision, mounting a repository image), undone at the end;
+        // none when every image is up to date already (a no-op build spawns one `buildah images`).
+        let nothing_runs =
+            plan.roots.is_empty() && plan.images.iter().all(|image| matches!(image.status, Status::UpToDate { .. }));
+        let (setup_steps, teardown_steps) =
+            if nothing_runs { (&[][..], &[][..]) } else { (&plan.setup[..], &plan.teardown[..]) };
         let mut setup = StepRunner::new(sh, self.workspace, self.log_dir().join("setup.log"))?;
-        if let Err(failure) = setup.run_all(&plan.setup) {
+        if let Err(failure) = setup.run_all(setup_steps) {
             setup.clean_up(false);
             bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
         }
@@ -126,7 +132,7 @@ impl Executor<'_> {
                 self.build_one(run, request, &index, &shared_vars)
             })
         });
-        if let Err(failure) = setup.run_all(&plan.teardown) {
+        if let Err(failure) = setup.run_all(teardown_steps) {
             eprintln!("warning: tear-down failed at `{}`: {}", failure.command, failure.reason);
         }
         setup.clean_up(false);
@@ -146,7 +152,10 @@ impl Executor<'_> {
             .filter(|image| matches!(image.outcome, Outcome::Built { .. } | Outcome::UpToDate { .. }))
             .map(|image| image.name.as_str())
             .collect();
-        if !done.is_empty() {
+        let built = summary.images.iter().any(|image| matches!(image.outcome, Outcome::Built { .. }));
+        let list = crate::package_list::path(&self.log_dir());
+        // Nothing built, and the list is there: it says what it said (the SBOMs did not change).
+        if !done.is_empty() && (built || !list.exists()) {
             match crate::package_list::write(&self.log_dir(), &done) {
                 Ok(path) => say(request, &format!("packages of each image: {path}")),
                 Err(error) => eprintln!("warning: {error:#}"),
