@@ -82,9 +82,14 @@ fn chain_and_branches_build_and_list_and_graph_agree() {
     let mut root_labels = BTreeMap::new();
     let mut nodes = BTreeSet::new();
     let mut edges = Vec::new();
+    let mut builder_edges = Vec::new();
     for line in graph.stdout.lines().map(str::trim) {
         let line = line.trim_end_matches(';');
-        if let Some((from, to)) = line.split_once(" -> ") {
+        if let Some(edge) = line.strip_suffix(" [style=dashed, label=\"builder\"]") {
+            // A minimal image's builder: drawn dashed, beside its parent edge.
+            let (from, to) = edge.split_once(" -> ").expect("an edge");
+            builder_edges.push((from.trim_matches('"').to_owned(), to.trim_matches('"').to_owned()));
+        } else if let Some((from, to)) = line.split_once(" -> ") {
             edges.push((from.to_owned(), to.trim_matches('"').to_owned()));
         } else if let Some((id, attributes)) = line.split_once(" [shape=ellipse, label=") {
             root_labels.insert(id.to_owned(), attributes.trim_end_matches(']').trim_matches('"').to_owned());
@@ -117,6 +122,14 @@ fn chain_and_branches_build_and_list_and_graph_agree() {
     for name in &names {
         assert_eq!(edges.iter().filter(|(_, to)| to == name).count(), 1, "edges into {name}");
     }
+    let builders: BTreeMap<&str, &Value> =
+        entries.iter().map(|entry| (entry["name"].as_str().unwrap(), &entry["builder"])).collect();
+    assert!(!builder_edges.is_empty(), "the rig's minimal images have builders:\n{}", graph.stdout);
+    for (from, to) in &builder_edges {
+        assert_eq!(builders[to.as_str()]["image"].as_str(), Some(from.as_str()), "dot: builder {from} of {to}");
+    }
+    let minimal = entries.iter().filter(|entry| entry["layout"] == "minimal").count();
+    assert_eq!(builder_edges.len(), minimal, "one builder edge into each minimal image:\n{}", graph.stdout);
 
     // The build: all five, each after its parent finished, in `list` order.
     assert_eq!(build.totals().as_deref(), Some("5 built, 0 up to date, 0 failed, 0 skipped"), "{}", build.describe());
