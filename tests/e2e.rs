@@ -519,9 +519,8 @@ fn parallel_jobs_overlap_and_give_the_same_images() {
     ];
     let args = ["build", "--force", "--no-deps", "--jobs", "2", "rig/alpha", "rig/beta"];
     let mut parallel = session.spawn_xtask_with_env(&ws, &session.cache_dir(), &args, &env);
-    wait_for_file(&pause.join("paused"), Duration::from_secs(300));
-    let calls = BuildahRecorder::calls(&parallel_log);
-    let held = calls.iter().rev().find(|call| call[0] == "commit").and_then(|call| image_of(call)).unwrap();
+    let held_call = BuildahRecorder::wait_paused(&pause);
+    let held = image_of(&held_call).unwrap_or_else(|| panic!("which image is held? {held_call:?}"));
     let other = if held == "rig/alpha" { "rig/beta" } else { "rig/alpha" };
     let finished_meanwhile =
         parallel.wait_for_line(Duration::from_secs(300), |line| line.contains(&format!("] {other}: built in")));
@@ -689,7 +688,8 @@ fn ctrl_c_at_every_step_leaves_nothing_and_moves_no_tag() {
         let env = [("PATH", path.as_str()), ("BUILDAH_PAUSE_ON", subcommand), ("BUILDAH_PAUSE_DIR", pause.as_str())];
         let args = ["build", "--force", "--no-deps", "rig/greeter"];
         let build = session.spawn_xtask_with_env(&ws, &session.cache_dir(), &args, &env);
-        wait_for_file(&pause.join("paused"), Duration::from_secs(300));
+        let held = BuildahRecorder::wait_paused(&pause);
+        assert_eq!(held[0], subcommand, "{held:?}");
         build.signal_group(libc::SIGINT);
         let (finished, _) = build.finish(Duration::from_secs(120));
         assert_eq!(finished.code, Some(130), "at `buildah {subcommand}`: {}", finished.describe());

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use buildah_gentoo_tests::e2e::{self, wait_for_file, BuildahRecorder, Finished, Session, Workspace};
+use buildah_gentoo_tests::e2e::{self, BuildahRecorder, Finished, Session, Workspace};
 use buildah_gentoo_tests::servers::{auth_json, base64, Certificates, Registry, RegistryOptions};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
@@ -388,7 +388,7 @@ fn push_to_a_tls_registry_requiring_client_certificates_and_credentials() {
         });
         command.env("PATH", &path).env("BUILDAH_PAUSE_ON", subcommand).env("BUILDAH_PAUSE_DIR", pause.as_str());
         let interrupted = Background::start(command);
-        wait_for_file(&pause.join("paused"), Duration::from_secs(300));
+        BuildahRecorder::wait_paused(&pause);
         interrupted.signal_group(libc::SIGINT);
         let finished = interrupted.finish(Duration::from_secs(120));
         assert_eq!(finished.code, Some(130), "at `{subcommand}`: {}", finished.describe());

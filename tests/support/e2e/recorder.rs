@@ -17,16 +17,17 @@ impl BuildahRecorder {
             let real = std::env::var_os("PATH")
                 .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(tool)).find(|path| path.is_file()))
                 .unwrap_or_else(|| panic!("{tool} on PATH"));
-            // With BUILDAH_PAUSE_ON=<subcommand>, the first such call marks `$BUILDAH_PAUSE_DIR/paused`
-            // and waits for a writer on the fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops
-            // a build or a push at a known step.
+            // With BUILDAH_PAUSE_ON=<subcommand>, the first such call makes `$BUILDAH_PAUSE_DIR/paused`
+            // (mkdir: atomic, so two calls at once cannot both be first) and waits for a writer on the
+            // fifo `$BUILDAH_PAUSE_DIR/go` before it runs: a test stops a build or a push at a known step.
             let script = format!(
                 "#!/bin/sh\n\
                  log=\"${{BUILDAH_ARGV_LOG:-/dev/null}}\"\n\
                  printf '%s\\0' \"$@\" >> \"$log\"\n\
                  printf 'END\\0' >> \"$log\"\n\
-                 if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && [ ! -e \"$BUILDAH_PAUSE_DIR/paused\" ]; then\n\
-                 \x20 : > \"$BUILDAH_PAUSE_DIR/paused\"\n\
+                 if [ -n \"${{BUILDAH_PAUSE_ON:-}}\" ] && [ \"$1\" = \"$BUILDAH_PAUSE_ON\" ] && mkdir \"$BUILDAH_PAUSE_DIR/paused\" 2>/dev/null; then\n\
+                 \x20 printf '%s\\0' \"$@\" > \"$BUILDAH_PAUSE_DIR/paused/argv.tmp\"\n\
+                 \x20 mv \"$BUILDAH_PAUSE_DIR/paused/argv.tmp\" \"$BUILDAH_PAUSE_DIR/paused/argv\"\n\
                  \x20 read -r _ < \"$BUILDAH_PAUSE_DIR/go\"\n\
                  fi\n\
                  exec '{}' \"$@\"\n",
@@ -58,6 +59,19 @@ impl BuildahRecorder {
         // SAFETY: mkfifo(3) with a valid C string.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo: {}", std::io::Error::last_os_error());
         dir
+    }
+
+    /// Waits until a call is held in `pause_dir` and returns its argv (after the program's name).
+    #[track_caller]
+    pub fn wait_paused(pause_dir: &Utf8Path) -> Vec<String> {
+        let argv = pause_dir.join("paused/argv");
+        wait_for_file(&argv, Duration::from_secs(300));
+        let bytes = std::fs::read(&argv).unwrap();
+        bytes
+            .split(|&b| b == 0)
+            .filter(|field| !field.is_empty())
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
     }
 
     /// The calls recorded in `log`, each its argv after `buildah`.
