@@ -308,8 +308,11 @@ impl Reader {
                         }
                     }
                     Err(problem) => {
-                        if seen.problems.len() < 20 {
-                            seen.problems.push(format!("{}: {problem}", if gz { "Packages.gz" } else { "Packages" }));
+                        // Each distinct problem once (a file caught while it is created reads empty many
+                        // times), at most 20 of them.
+                        let problem = format!("{}: {problem}", if gz { "Packages.gz" } else { "Packages" });
+                        if seen.problems.len() < 20 && !seen.problems.contains(&problem) {
+                            seen.problems.push(problem);
                         }
                     }
                 }
