@@ -56,6 +56,14 @@ pub fn cargo_target_dir() -> Utf8PathBuf {
     workspace_root().join("target/e2e-target")
 }
 
+/// Where the nested cargo builds the tool for workspace copies with edited files. Cargo decides
+/// freshness by modification times and finds sources relative to the package, so a build of an
+/// edited copy would pass for fresh in the workspace itself (whose files are older) and run the
+/// edited definitions there; edited copies therefore never share a build folder with unedited ones.
+pub fn edited_cargo_target_dir() -> Utf8PathBuf {
+    workspace_root().join("target/e2e-target-edited")
+}
+
 /// The folder of the suite's shared state (the rig root's debootstrap cache).
 pub fn e2e_dir() -> Utf8PathBuf {
     workspace_root().join("target/e2e")

@@ -7,6 +7,8 @@ use super::*;
 /// ignored), symlinks copied as symlinks.
 pub struct Workspace {
     root: Utf8PathBuf,
+    /// Whether a test edited a file of the copy: edited copies build in their own target folder.
+    edited: std::cell::Cell<bool>,
     _dir: TempDir,
 }
 
@@ -45,7 +47,7 @@ impl Workspace {
         }
         assert!(copied > 10, "git ls-files listed only {copied} files in {source}");
         assert!(root.join("Cargo.toml").is_file() && root.join("tests/rig/repo").is_dir());
-        Workspace { root, _dir: dir }
+        Workspace { root, edited: std::cell::Cell::new(false), _dir: dir }
     }
 
     pub fn root(&self) -> &Utf8Path {
@@ -61,6 +63,7 @@ impl Workspace {
         let count = text.matches(from).count();
         assert!(count == 1, "{relative}: expected exactly one occurrence of {from:?}, found {count} in:\n{text}");
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        self.edited.set(true);
     }
 
     /// Where the executor logs an image: `target/buildah-gentoo/logs/<name with / as +>.log`.
@@ -95,7 +98,7 @@ impl Workspace {
             .args(args)
             .current_dir(&self.root)
             .env("BUILDAH_ISOLATION", ISOLATION)
-            .env("CARGO_TARGET_DIR", cargo_target_dir())
+            .env("CARGO_TARGET_DIR", if self.edited.get() { edited_cargo_target_dir() } else { cargo_target_dir() })
             .env("CARGO_TERM_COLOR", "never");
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("BUILDAH_GENTOO_") {
