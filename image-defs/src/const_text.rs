@@ -87,6 +87,22 @@ const fn utf8_width(lead: u8) -> usize {
     }
 }
 
+/// `a == b` for `const fn` (`PartialEq` is not const).
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Panics with `invalid {what} `{text}`: at byte {position}: expected {expected}`.
 ///
 /// Usable in const context, where the panic becomes a compile error carrying that message.

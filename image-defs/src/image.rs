@@ -9,7 +9,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 
-use crate::const_text::refuse;
+use crate::const_text::{refuse, str_eq};
 use crate::{Atom, PackageKeywords, PackageUse, UseList};
 
 /// An image definition: a type whose spec says everything about the image.
@@ -926,10 +926,10 @@ const fn check_actions(image: &str, actions: &[Action]) {
         let mut j = 0;
         while j < i {
             match (actions[j], actions[i]) {
-                (Action::User(a), Action::User(b)) if eq(a.name, b.name) || a.uid == b.uid => {
+                (Action::User(a), Action::User(b)) if str_eq(a.name, b.name) || a.uid == b.uid => {
                     refuse(image, "user", b.name, "a name and a uid no other user of the image has");
                 }
-                (Action::Group { name: a, gid: x }, Action::Group { name: b, gid: y }) if eq(a, b) || x == y => {
+                (Action::Group { name: a, gid: x }, Action::Group { name: b, gid: y }) if str_eq(a, b) || x == y => {
                     refuse(image, "group", b, "a name and a gid no other group of the image has");
                 }
                 _ => {}
@@ -945,21 +945,6 @@ const fn check_mode(image: &str, path: &str, mode: u32) {
     if mode > 0o7777 {
         refuse(image, "mode", path, "permission bits up to 0o7777");
     }
-}
-
-const fn eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// OCI distribution spec repository path: components `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`.

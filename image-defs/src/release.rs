@@ -233,7 +233,7 @@ impl Subarch {
     pub const fn parse(name: &str) -> Result<Subarch, ReleaseError> {
         let mut i = 0;
         while i < SUBARCHES.len() {
-            if str_eq(SUBARCHES[i].0, name) {
+            if const_text::str_eq(SUBARCHES[i].0, name) {
                 return Ok(Subarch { name: SUBARCHES[i].0, arch: SUBARCHES[i].1 });
             }
             i += 1;
@@ -725,21 +725,6 @@ const fn check_stamp_part(field: &'static str, value: &str) -> Result<(), Releas
 }
 
 const PATH_EXPECTED: &str = "a relative path of names ([A-Za-z0-9_][A-Za-z0-9._+-]*) separated by `/`";
-
-const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
 
 /// One path component or file name part, `b[start..end]`: `[A-Za-z0-9_][A-Za-z0-9._+-]*`. Catalyst
 /// joins these into paths and file names (`<rel_type>/<target>-<subarch>-<version_stamp>`), its
