@@ -23,9 +23,11 @@ pub const PORTAGE_VERSION: &str = "3.0.83";
 /// rig's `sys-libs/timezone-data` copies (minbase has it today; named so it stays), and `locales`
 /// holds glibc's locale sources (`/usr/share/i18n`), which `localedef --prefix=ROOT -i en_US -f UTF-8`
 /// needs to generate a locale for a new root. `zstd` also brings `pzstd`, the C++ program of the rig's
-/// `app-arch/pzstd`.
+/// `app-arch/pzstd`. `gcc` and `libc6-dev` are the C compiler and C library headers the rig's
+/// source packages (`app-misc/rigsay`, through its `rig-cc` eclass) compile with, as a stage3's
+/// toolchain would.
 pub const DEBOOTSTRAP_INCLUDE: &str =
-    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static,tzdata,locales";
+    "python3,python3-venv,bzip2,xz-utils,zstd,wget,gpg,ca-certificates,busybox-static,tzdata,locales,gcc,libc6-dev";
 /// Bumped when the steps below change in a way the hash would not see.
 const RECIPE_VERSION: &str = "1";
 
