@@ -31,6 +31,11 @@ pub struct Settings {
     pub cache_dir: Utf8PathBuf,
     /// Where the Gentoo ebuild repository comes from (rig images always use `tests/rig/repo`).
     pub repository: RepositorySource,
+    /// The site's distfiles mirrors (`http://`, `https://` or `ftp://` URLs), in the order emerge
+    /// tries them: `GENTOO_MIRRORS` in the environment of the emerge step alone (never in a layer),
+    /// and no input of any image (the Manifests pin what a distfile holds). Empty: the image's own
+    /// make.conf (portage's default, `http://distfiles.gentoo.org`; the rig root's own mirror).
+    pub gentoo_mirrors: Vec<String>,
     /// Folder for generated build contexts and logs, relative to the workspace root.
     pub work_dir: Utf8PathBuf,
     /// Registry certificates in the containers `certs.d` layout: `<dir>/<host:port>/ca.crt` and client
@@ -292,6 +297,9 @@ settings_layer! {
         /// Ebuild repository: a folder, or `image:REFERENCE` for an image holding /var/db/repos/gentoo.
         #[arg(long, global = true, env = "BUILDAH_GENTOO_REPOSITORY", value_name = "DIR|image:REF")]
         pub repository: Option<String>,
+        /// Distfiles mirrors emerge fetches from, space-separated URLs (its GENTOO_MIRRORS).
+        #[arg(long, global = true, env = "BUILDAH_GENTOO_MIRRORS", value_name = "URLS")]
+        pub gentoo_mirrors: Option<String>,
         /// Build contexts and logs, relative to the workspace root (file only).
         #[arg(skip)]
         pub work_dir: Option<Utf8PathBuf>,
@@ -377,6 +385,7 @@ impl SettingsLayer {
             isolation,
             cache_dir,
             repository,
+            gentoo_mirrors,
             work_dir,
             site_ca,
             registry,
@@ -414,6 +423,8 @@ impl SettingsLayer {
             isolation: isolation.unwrap_or(defaults.isolation),
             cache_dir: cache_dir.unwrap_or(defaults.cache_dir),
             repository: repository.map_or(defaults.repository, |text| RepositorySource::parse(&text)),
+            gentoo_mirrors: gentoo_mirrors
+                .map_or(defaults.gentoo_mirrors, |text| text.split_whitespace().map(str::to_owned).collect()),
             work_dir: work_dir.unwrap_or(defaults.work_dir),
             site_ca: site_ca.or(defaults.site_ca),
             registry: registry.or(defaults.registry),
@@ -516,6 +527,7 @@ impl Settings {
             isolation: Isolation::Chroot,
             cache_dir: home_cache.join("buildah-gentoo"),
             repository: RepositorySource::Folder("/var/db/repos/gentoo".into()),
+            gentoo_mirrors: Vec::new(),
             work_dir: "target/buildah-gentoo".into(),
             certs_dir: None,
             site_ca: None,
@@ -616,6 +628,24 @@ impl Settings {
         if let RepositorySource::Folder(path) = &self.repository {
             if path.is_relative() {
                 bail!("repository folder `{path}` must be an absolute path");
+            }
+        }
+        for mirror in &self.gentoo_mirrors {
+            let Some((scheme, rest)) = mirror.split_once("://") else {
+                bail!(
+                    "gentoo-mirrors: `{mirror}` is not a URL: expected http://, https:// or ftp:// (a folder on this \
+                     machine is not mounted into builds; serve it over HTTP)"
+                );
+            };
+            if !["http", "https", "ftp"].contains(&scheme) {
+                bail!("gentoo-mirrors: `{mirror}`: expected an http://, https:// or ftp:// URL");
+            }
+            let authority = rest.split('/').next().unwrap_or_default();
+            if authority.is_empty() || mirror.contains(|c: char| c.is_control()) {
+                bail!("gentoo-mirrors: `{mirror}` is not a URL with a host");
+            }
+            if authority.contains('@') {
+                bail!("gentoo-mirrors: `{mirror}` must not carry credentials (the plan and the logs print it)");
             }
         }
         if self.cache_dir.is_relative() {
@@ -818,6 +848,31 @@ mod tests {
         assert!(format!("{error:#}").contains("must be an absolute path"));
     }
 
+    #[test]
+    fn gentoo_mirrors_are_urls_without_credentials() {
+        let settings = load(
+            None,
+            &[("BUILDAH_GENTOO_MIRRORS", "  https://a.example/gentoo\thttp://b.example ")],
+            SettingsArgs::default(),
+        );
+        assert_eq!(settings.unwrap().gentoo_mirrors, ["https://a.example/gentoo", "http://b.example"]);
+        assert!(load(None, &[("BUILDAH_GENTOO_MIRRORS", "")], SettingsArgs::default())
+            .unwrap()
+            .gentoo_mirrors
+            .is_empty());
+        for (mirrors, expected) in [
+            ("/srv/distfiles", "is not a URL: expected http://, https:// or ftp://"),
+            ("rsync://mirror.example/gentoo", "expected an http://, https:// or ftp:// URL"),
+            ("http:///distfiles", "is not a URL with a host"),
+            ("https://ok.example https://me:secret@mirror.example", "must not carry credentials"),
+        ] {
+            let error =
+                load(Some(&format!("gentoo-mirrors = \"{mirrors}\"\n")), &[], SettingsArgs::default()).unwrap_err();
+            let text = format!("{error:#}");
+            assert!(text.starts_with("gentoo-mirrors: ") && text.contains(expected), "{mirrors}: {text}");
+        }
+    }
+
     /// A workspace with a settings file and `certs.d/<folder>/` holding `files`; the settings it loads.
     fn load_with_certs(binhosts: &str, folder: &str, files: &[&str]) -> (tempfile::TempDir, Result<Settings>) {
         let dir = tempfile::tempdir().unwrap();
@@ -919,6 +974,18 @@ mod tests {
                 flag: Some("--cache-dir=/flag"),
                 expected: ["/home/u/.cache/buildah-gentoo", "/file", "/env", "/flag"],
                 get: |s| s.cache_dir.to_string(),
+            },
+            Key {
+                file: "gentoo-mirrors = \"https://file.example/gentoo http://file2.example\"",
+                env: Some(("BUILDAH_GENTOO_MIRRORS", "http://env.example/gentoo")),
+                flag: Some("--gentoo-mirrors=ftp://flag.example/pub/gentoo https://flag2.example"),
+                expected: [
+                    "[]",
+                    "[\"https://file.example/gentoo\", \"http://file2.example\"]",
+                    "[\"http://env.example/gentoo\"]",
+                    "[\"ftp://flag.example/pub/gentoo\", \"https://flag2.example\"]",
+                ],
+                get: |s| format!("{:?}", s.gentoo_mirrors),
             },
             // The registry.
             Key {
@@ -1033,6 +1100,7 @@ mod tests {
             ("isolation", Some("BUILDAH_GENTOO_ISOLATION")),
             ("cache-dir", Some("BUILDAH_GENTOO_CACHE_DIR")),
             ("repository", Some("BUILDAH_GENTOO_REPOSITORY")),
+            ("gentoo-mirrors", Some("BUILDAH_GENTOO_MIRRORS")),
             ("registry", Some("BUILDAH_GENTOO_REGISTRY")),
             ("certs-dir", Some("BUILDAH_GENTOO_CERTS_DIR")),
             ("authfile", Some("REGISTRY_AUTH_FILE")),

@@ -179,30 +179,17 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Binary packages of `image`'s root that portage renamed `*._checksum_failure_*` since `since`
-    /// (a rename changes the file's ctime).
+    /// Binary packages of `image`'s root that portage renamed `*._checksum_failure_*` since `since`.
     fn checksum_failures(&self, image: &str, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
         let Some(image) = self.registry.get(image) else { return Vec::new() };
         let folder = self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(image)));
-        let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let mut found = Vec::new();
-        let mut folders = vec![folder];
-        while let Some(folder) = folders.pop() {
-            let Ok(entries) = folder.read_dir_utf8() else { continue };
-            for entry in entries.flatten() {
-                let Ok(metadata) = entry.metadata() else { continue };
-                if metadata.is_dir() {
-                    folders.push(entry.path().to_owned());
-                } else if entry.file_name().contains("._checksum_failure_") {
-                    use std::os::unix::fs::MetadataExt;
-                    if metadata.ctime() >= since {
-                        found.push(entry.path().to_owned());
-                    }
-                }
-            }
-        }
-        found.sort();
-        found
+        renamed_since(folder, true, since)
+    }
+
+    /// Distfiles portage refused since `since`: a fetched file whose size or digests differ from its
+    /// Manifest's is renamed `*._checksum_failure_*` in the distfiles folder (a flat folder).
+    fn distfile_failures(&self, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
+        renamed_since(self.settings.cache_dir.join("distfiles"), false, since)
     }
 
     /// The binary package and distfiles folders must exist to be mounted.
@@ -253,8 +240,12 @@ impl Executor<'_> {
                     format!("{error:#}").replace('\n', "\n    ")
                 );
                 message.push_str(&format!("\n    log: {}", run.log));
-                let (package_logs, checksum_failures) = match error.downcast_ref::<FailedBuild>() {
-                    Some(failed) => (failed.package_logs.clone(), failed.checksum_failures.clone()),
+                let (package_logs, checksum_failures, distfile_failures) = match error.downcast_ref::<FailedBuild>() {
+                    Some(failed) => (
+                        failed.package_logs.clone(),
+                        failed.checksum_failures.clone(),
+                        failed.distfile_failures.clone(),
+                    ),
                     None => Default::default(),
                 };
                 for log in &package_logs {
@@ -271,8 +262,16 @@ impl Executor<'_> {
                         file
                     ));
                 }
+                for file in &distfile_failures {
+                    message.push_str(&format!(
+                        "\n    the distfile {} does not match its Manifest (portage renamed it {}): where it was \
+                         fetched from (a mirror, or upstream) serves another file than the repository names",
+                        refused_distfile(file),
+                        file
+                    ));
+                }
                 progress(&message);
-                Outcome::Failed { error: format!("{error:#}"), package_logs, checksum_failures }
+                Outcome::Failed { error: format!("{error:#}"), package_logs, checksum_failures, distfile_failures }
             }
         };
         (outcome, elapsed)
@@ -312,10 +311,11 @@ impl Executor<'_> {
             } else {
                 Vec::new()
             };
-            let checksum_failures = if failure.kind == "run" && failure.command.contains("emerge") {
-                self.checksum_failures(&plan.name, build_started)
+            let (checksum_failures, distfile_failures) = if failure.kind == "run" && failure.command.contains("emerge")
+            {
+                (self.checksum_failures(&plan.name, build_started), self.distfile_failures(build_started))
             } else {
-                Vec::new()
+                Default::default()
             };
             let kept = runner.clean_up(request.keep_failed);
             let mut message = format!(
@@ -340,7 +340,7 @@ impl Executor<'_> {
             for container in kept {
                 message.push_str(&format!("\nkept the working container {container} (--keep-failed)"));
             }
-            anyhow::Error::new(FailedBuild { message, package_logs, checksum_failures })
+            anyhow::Error::new(FailedBuild { message, package_logs, checksum_failures, distfile_failures })
         };
         if let Err(failure) = runner.run_all(&plan.prelude) {
             return Err(fail(&mut runner, failure));
@@ -385,12 +385,43 @@ impl Executor<'_> {
     }
 }
 
+/// Files of `folder` (and its subfolders, with `recursive`) that portage renamed
+/// `*._checksum_failure_*` since `since` (a rename changes the file's ctime), sorted.
+fn renamed_since(folder: Utf8PathBuf, recursive: bool, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mut found = Vec::new();
+    let mut folders = vec![folder];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = folder.read_dir_utf8() else { continue };
+        for entry in entries.flatten() {
+            let Ok(metadata) = entry.metadata() else { continue };
+            if metadata.is_dir() {
+                if recursive {
+                    folders.push(entry.path().to_owned());
+                }
+            } else if entry.file_name().contains("._checksum_failure_") && metadata.ctime() >= since {
+                found.push(entry.path().to_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `rigsay-1.0.tar.gz` from `.../distfiles/rigsay-1.0.tar.gz._checksum_failure_.h9fmdb54`.
+fn refused_distfile(file: &Utf8Path) -> &str {
+    let name = file.file_name().unwrap_or_default();
+    name.split("._checksum_failure_").next().unwrap_or(name)
+}
+
 /// An image's build that failed at a step, with what was saved of it.
 #[derive(Debug)]
 struct FailedBuild {
     message: String,
     package_logs: Vec<runner::PackageLog>,
     checksum_failures: Vec<Utf8PathBuf>,
+    distfile_failures: Vec<Utf8PathBuf>,
 }
 
 impl std::fmt::Display for FailedBuild {
@@ -473,5 +504,7 @@ mod tests {
         assert_eq!(checksum_failed_package(gpkg), "app-misc/broken-1");
         let tbz2 = Utf8Path::new("/c/binpkgs/rig/app-misc/broken-1.tbz2._checksum_failure_.x1y2");
         assert_eq!(checksum_failed_package(tbz2), "app-misc/broken-1");
+        let distfile = Utf8Path::new("/c/distfiles/rigsay-1.0.tar.gz._checksum_failure_.h9fmdb54");
+        assert_eq!(refused_distfile(distfile), "rigsay-1.0.tar.gz");
     }
 }

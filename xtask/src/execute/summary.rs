@@ -36,6 +36,9 @@ pub enum Outcome {
         /// Binary packages that failed their checksum in this build (portage renamed them
         /// `*._checksum_failure_*` in the binary package folder).
         checksum_failures: Vec<Utf8PathBuf>,
+        /// Distfiles portage refused in this build because they did not match their Manifest
+        /// (renamed `*._checksum_failure_*` in the distfiles folder).
+        distfile_failures: Vec<Utf8PathBuf>,
     },
     /// Not built because a parent failed, or the run stopped at a failure or an interrupt.
     Skipped {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use image_defs::{Atom, Root};
 
 use super::step::{REPOSITORY_MOUNT, WORKSPACE};
-use super::{Mount, Word, BINHOST_CERTS_MOUNT, RIG_REPOSITORY};
+use super::{Mount, Word, BINHOST_CERTS_MOUNT, RIG_MIRROR, RIG_MIRROR_MOUNT, RIG_REPOSITORY};
 use crate::settings::{BinhostTls, RepositorySource, Settings};
 
 /// `emerge` of the packages from the shared binary package cache, building (and caching) what it
@@ -52,6 +52,14 @@ pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
         },
         Mount { source: repository, target: "/var/db/repos/gentoo".into(), read_only: true },
     ];
+    if root == Root::Rig {
+        // The rig's own mirror, so that its source packages build offline (see the rig root's make.conf).
+        mounts.push(Mount {
+            source: Word::var_then(WORKSPACE, format!("/{RIG_MIRROR}")),
+            target: RIG_MIRROR_MOUNT.into(),
+            read_only: true,
+        });
+    }
     if !settings.binhosts.is_empty() {
         // Packages fetched from a binhost are cached outside the image, like the local ones.
         mounts.push(Mount {
@@ -69,6 +77,21 @@ pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
         }
     }
     mounts
+}
+
+/// The variable that carries the site's mirrors into the emerge step.
+pub(super) const GENTOO_MIRRORS: &str = "GENTOO_MIRRORS";
+
+/// Variables of a step's environment that are no input of the image (left out of its input hash):
+/// where distfiles are fetched from does not change what is built, since the repository's Manifests
+/// pin every distfile's size and digests, and a file that differs is refused.
+pub const NOT_INPUTS: &[&str] = &[GENTOO_MIRRORS];
+
+/// The emerge step's environment for the site's mirrors: `GENTOO_MIRRORS` (portage takes it from the
+/// environment over make.conf) when the settings name any. Only the step that fetches gets it: no
+/// layer of the image holds it.
+pub(super) fn mirrors_env(settings: &Settings) -> Option<(String, String)> {
+    (!settings.gentoo_mirrors.is_empty()).then(|| (GENTOO_MIRRORS.to_owned(), settings.gentoo_mirrors.join(" ")))
 }
 
 /// The certificates folders of the binhosts that have one, mounted read-only (never copied: no

@@ -9,7 +9,7 @@ use image_defs::{Image, Layout, Root};
 
 use super::actions;
 use super::cleanup::{cleanup_argv, remove_leftovers_argvs};
-use super::emerge::{binhost_tls, cache_mounts, emerge_argv};
+use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirrors_env};
 use super::input_hash::{combine, partial};
 use super::labels::{config_options, oci_options};
 use super::step::{
@@ -180,8 +180,10 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let packages = image.spec().packages;
     let mounts = cache_mounts(root, settings);
     if !packages.is_empty() {
-        // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
-        let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
+        // Only the step that fetches gets the binhosts' certificates and the mirrors (depclean
+        // fetches nothing).
+        let (tls_mounts, mut env) = binhost_tls(settings, &inputs.binhost_tls);
+        env.extend(mirrors_env(settings));
         steps.push(Step::Run {
             container: CONTAINER,
             isolation: settings.isolation,
@@ -334,7 +336,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
         let argv = emerge_argv(packages, settings, &[&root_option, "--with-bdeps=n"]);
-        let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
+        let (tls_mounts, mut env) = binhost_tls(settings, &inputs.binhost_tls);
+        env.extend(mirrors_env(settings));
         mounts.extend(tls_mounts);
         steps.push(Step::Run { container: BUILDER, isolation: settings.isolation, mounts, env, argv });
     }

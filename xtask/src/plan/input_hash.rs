@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::{bail, Result};
 use image_defs::Image;
 
+use super::emerge::NOT_INPUTS;
 use super::{ImagePlan, Piece, PlanInputs, Step};
 use sha2::{Digest, Sha256};
 
@@ -36,7 +37,8 @@ pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String
 
 /// The hash (hex SHA-256) of everything that determines the image but the ids it starts from: the
 /// tool's version, the repository's identity, the image's steps (minus those that settle the hash or
-/// move tags), its generated files and the content of every file it copies.
+/// move tags, and minus the environment variables of [`NOT_INPUTS`]), its generated files and the
+/// content of every file it copies.
 pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -> Result<String> {
     let mut text = String::new();
     writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
@@ -48,7 +50,17 @@ pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
             continue;
         }
-        std::hash::Hash::hash(step, &mut steps);
+        match step {
+            // Environment variables that are no input (the mirrors) are left out.
+            Step::Run { env, .. } if env.iter().any(|(key, _)| NOT_INPUTS.contains(&key.as_str())) => {
+                let mut step = step.clone();
+                if let Step::Run { env, .. } = &mut step {
+                    env.retain(|(key, _)| !NOT_INPUTS.contains(&key.as_str()));
+                }
+                std::hash::Hash::hash(&step, &mut steps);
+            }
+            _ => std::hash::Hash::hash(step, &mut steps),
+        }
         if let Step::Copy { source, .. } = step {
             if let [Piece::Text(path)] = source.0.as_slice() {
                 // The build context and the SBOM are made by the build, not inputs of it.

@@ -45,6 +45,12 @@ use step::{REPOSITORY_CONTAINER, REPOSITORY_MOUNT, REVISION, RUN};
 
 /// Where the rig's ebuild repository lives, relative to the workspace root.
 pub const RIG_REPOSITORY: &str = "tests/rig/repo";
+/// The rig's distfiles mirror (portage's local-mirror layout: `layout.conf` and the files),
+/// relative to the workspace root; rig builds mount it read-only at [`RIG_MIRROR_MOUNT`], which the
+/// rig root's make.conf names as its `GENTOO_MIRRORS`.
+pub const RIG_MIRROR: &str = "tests/rig/mirror/distfiles";
+/// Where rig builds find the rig's distfiles mirror.
+pub const RIG_MIRROR_MOUNT: &str = "/var/cache/rig-mirror";
 /// Where an image that trusts the site CA gets its certificate.
 pub const SITE_CA_PATH: &str = "/usr/local/share/ca-certificates/buildah-gentoo-site-ca.crt";
 /// Where the steps that fetch from a binhost find its certificates folder: `<this>/<host[:port]>`.
