@@ -137,6 +137,43 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
 }
 
 #[test]
+fn site_mirrors_reach_the_emerge_steps_alone_quoted_and_change_no_input_hash() {
+    let registry = Registry::global().unwrap();
+    let plain = fixed_settings();
+    let mut settings = fixed_settings();
+    // Two mirrors, one with characters a shell would take apart: the rendered script quotes them.
+    settings.gentoo_mirrors = vec!["https://mirror.example/gentoo".into(), "http://127.0.0.1:8080/it's-$HOME".into()];
+    let (plain_inputs, inputs) = (fixed_inputs(registry, &plain), fixed_inputs(registry, &settings));
+    let value = "GENTOO_MIRRORS=https://mirror.example/gentoo http://127.0.0.1:8080/it's-$HOME";
+    for name in ["rig/rigsay", "rig/greeter-min"] {
+        let image = registry.get(name).unwrap();
+        let plan = plan::plan(&[image], &inputs).unwrap();
+        let steps = &plan.images[0].steps;
+        let installs: Vec<usize> = (0..steps.len())
+            .filter(|&index| {
+                matches!(&steps[index], plan::Step::Run { argv, .. } if argv[0] == "emerge" && argv[1] != "--depclean")
+            })
+            .collect();
+        assert_eq!(installs.len(), 1, "{name}: {steps:#?}");
+        for (index, step) in steps.iter().enumerate() {
+            let argv = step.command().argv;
+            let has = argv.contains(&plan::Word::text(value));
+            assert_eq!(has, installs.contains(&index), "{name}, step {index}: {argv:?}");
+        }
+        // No layer holds it: no generated file names it.
+        for file in &plan.images[0].context_files {
+            assert!(!file.contents.contains("mirror.example"), "{name}: {file:?}");
+        }
+        // Where distfiles come from is no input: the same hash with and without the mirrors.
+        let builder = registry.builder_of(image).map(|_| "sha256:2222");
+        let hash = |inputs| plan::input_hash(image, inputs, "sha256:1111", builder).unwrap();
+        assert_eq!(hash(&inputs), hash(&plain_inputs), "{name}");
+    }
+    let plan = plan::plan(&[registry.get("rig/rigsay").unwrap()], &inputs).unwrap();
+    insta::assert_snapshot!("plan@rig+rigsay-with-mirrors", script::render(&plan, "rig/rigsay"));
+}
+
+#[test]
 fn a_minimal_child_lists_what_its_minimal_parent_holds_in_package_provided() {
     let registry = Registry::global().unwrap();
     let settings = fixed_settings();
