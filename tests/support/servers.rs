@@ -1,7 +1,8 @@
 //! Real servers for the integration tests: on loopback only, on free ports, started by the test and
 //! killed when dropped. A distribution registry (Debian's `docker-registry`) with TLS, optionally
-//! requiring client certificates and htpasswd credentials; nginx serving a folder over TLS, optionally
-//! requiring client certificates; and the certificates they need, made with openssl.
+//! requiring client certificates and htpasswd credentials; nginx serving a folder over plain HTTP (a
+//! distfiles mirror) or over TLS, optionally requiring client certificates; and the certificates they
+//! need, made with openssl.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -326,9 +327,10 @@ impl Registry {
 // ---------------------------------------------------------------------------------------------
 // nginx
 
-/// nginx (Debian `nginx-light`) serving a folder over TLS on `127.0.0.1:<free port>` with the test
-/// server certificate; `host` is `localhost:<port>`, matching it. Each request is logged with its
-/// status and the client certificate's subject and verification result.
+/// nginx (Debian `nginx-light`) serving a folder on `127.0.0.1:<free port>`, over plain HTTP
+/// ([`Nginx::start_http`], a distfiles mirror) or over TLS with the test server certificate
+/// ([`Nginx::start_tls`]; `host` is then `localhost:<port>`, matching it). Each request is logged with
+/// its status and size (and, over TLS, the client certificate's subject and verification result).
 pub struct Nginx {
     pub port: u16,
     pub host: String,
@@ -338,7 +340,16 @@ pub struct Nginx {
 }
 
 impl Nginx {
-    /// Starts nginx serving `root`, its configuration and logs in `dir` (created). With
+    /// Starts nginx serving `root` over plain HTTP, its configuration and logs in `dir` (created).
+    /// Its URL is `http://127.0.0.1:<port>`.
+    #[track_caller]
+    pub fn start_http(dir: &Utf8Path, root: &Utf8Path) -> Nginx {
+        Nginx::start(dir, root, "'\"$request\" $status $body_bytes_sent'", |port| {
+            format!("    listen 127.0.0.1:{port};\n")
+        })
+    }
+
+    /// Starts nginx serving `root` over TLS, its configuration and logs in `dir` (created). With
     /// `require_client_certificate`, a request without a client certificate signed by the test CA
     /// gets no file (`ssl_verify_client on`: nginx answers 400).
     #[track_caller]
@@ -348,6 +359,28 @@ impl Nginx {
         certificates: &Certificates,
         require_client_certificate: bool,
     ) -> Nginx {
+        let client = if require_client_certificate {
+            format!("    ssl_client_certificate {};\n    ssl_verify_client on;\n", certificates.ca_cert)
+        } else {
+            String::new()
+        };
+        Nginx::start(
+            dir,
+            root,
+            "'\"$request\" $status $body_bytes_sent client=\"$ssl_client_s_dn\" verify=$ssl_client_verify'",
+            |port| {
+                format!(
+                    "    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n    ssl_certificate {};\n    \
+                     ssl_certificate_key {};\n{client}",
+                    certificates.server_cert, certificates.server_key
+                )
+            },
+        )
+    }
+
+    /// nginx with `log_format` and the server block `listen(port)` gives, serving `root`.
+    #[track_caller]
+    fn start(dir: &Utf8Path, root: &Utf8Path, log_format: &str, listen: impl Fn(u16) -> String) -> Nginx {
         assert!(
             xtask::prerequisites::is_installed("nginx"),
             "nginx is missing: `cargo xtask test` installs it (Debian package nginx-light)"
@@ -356,22 +389,16 @@ impl Nginx {
         let port = free_port();
         let access_log = dir.join("logs/access.log");
         let error_log = dir.join("logs/error.log");
-        let client = if require_client_certificate {
-            format!("    ssl_client_certificate {};\n    ssl_verify_client on;\n", certificates.ca_cert)
-        } else {
-            String::new()
-        };
         let config = dir.join("nginx.conf");
         std::fs::write(
             &config,
             format!(
                 "daemon off;\nmaster_process off;\nuser root root;\npid {dir}/nginx.pid;\nerror_log {error_log} info;\n\
                  events {{ worker_connections 64; }}\n\
-                 http {{\n  log_format tls '\"$request\" $status $body_bytes_sent client=\"$ssl_client_s_dn\" verify=$ssl_client_verify';\n  \
-                 access_log {access_log} tls;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  \
-                 server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n    \
-                 ssl_certificate {};\n    ssl_certificate_key {};\n{client}    root {root};\n  }}\n}}\n",
-                certificates.server_cert, certificates.server_key
+                 http {{\n  log_format requests {log_format};\n  \
+                 access_log {access_log} requests;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  \
+                 server {{\n{}    root {root};\n  }}\n}}\n",
+                listen(port)
             ),
         )
         .unwrap();
@@ -382,9 +409,26 @@ impl Nginx {
         Nginx { port, host: format!("localhost:{port}"), access_log, error_log, _server: server }
     }
 
-    /// The access log so far: one line per request, `"GET /path HTTP/1.1" status bytes client="..." verify=...`.
+    /// `http://127.0.0.1:<port>`: the URL of a plain-HTTP server.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The access log so far: one line per request, `"GET /path HTTP/1.1" status bytes` (over TLS
+    /// followed by ` client="..." verify=...`).
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(&self.access_log).unwrap_or_default()
+    }
+
+    /// The requests so far for `path` (`GET /distfiles/ad/rigsay-1.0.tar.gz`): their statuses, in
+    /// order.
+    pub fn statuses_of(&self, method: &str, path: &str) -> Vec<u16> {
+        let request = format!("\"{method} {path} HTTP/");
+        self.access_log()
+            .lines()
+            .filter_map(|line| line.strip_prefix(&request))
+            .filter_map(|rest| rest.split_once("\" ")?.1.split_whitespace().next()?.parse().ok())
+            .collect()
     }
 
     /// The error log so far (TLS handshake problems and refused clients show here, at `info`).
