@@ -4,6 +4,7 @@
 pub mod atom;
 mod bench;
 mod binhost;
+mod binpkg_folder;
 mod build;
 mod catalyst;
 mod clean;
@@ -64,6 +65,8 @@ pub enum Commands {
     Bench(bench::BenchArgs),
     /// Print an input hash from its parts (a step of plan scripts whose parent is built when they run).
     Inputs(inputs::InputsArgs),
+    /// Make the binary package folder for a build's flags and print its name (a step of plan scripts).
+    BinpkgFolder(binpkg_folder::BinpkgFolderArgs),
     /// Print the SPDX 2.3 bill of materials of a built image (from the image).
     Sbom(sbom::SbomArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
@@ -97,6 +100,7 @@ impl Cli {
         match &self.command {
             Commands::Atom(args) => return atom::run(args),
             Commands::Inputs(args) => return inputs::run(args),
+            Commands::BinpkgFolder(args) => return binpkg_folder::run(args),
             _ => {}
         }
         let context = Context::load(&self.settings)?;
@@ -112,7 +116,7 @@ impl Cli {
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
             Commands::Clean(args) => clean::run(&context, &args),
-            Commands::Atom(_) | Commands::Inputs(_) => unreachable!("handled above"),
+            Commands::Atom(_) | Commands::Inputs(_) | Commands::BinpkgFolder(_) => unreachable!("handled above"),
         }
     }
 }

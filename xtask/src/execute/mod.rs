@@ -3,6 +3,7 @@
 //! images in dependency order (up to `jobs` at once), skipping those whose input hash is unchanged,
 //! logging each image to its own file and leaving nothing behind when a build fails or is interrupted.
 
+pub mod binpkg_cache;
 pub mod catalyst;
 pub mod clean;
 pub mod image_file;
@@ -103,7 +104,7 @@ impl Executor<'_> {
         interrupt::install();
         let started = Instant::now();
         let prepared = prepare(sh, self.workspace, self.settings, self.registry, &request.images, request.force, true)?;
-        self.prepare_caches(&request.images)?;
+        self.prepare_caches()?;
         self.run_plan(sh, request, &prepared, started)
     }
 
@@ -121,8 +122,10 @@ impl Executor<'_> {
             setup.clean_up(false);
             bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
         }
-        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT, plan::step::REVISION]
-            .into_iter()
+        // What the set-up assigns (the revision, where repository images are mounted) every image uses.
+        let shared_vars: Vec<(plan::Var, String)> = setup_steps
+            .iter()
+            .filter_map(|step| step.command().assign)
             .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
             .collect();
         let index = Mutex::new(inputs.storage.clone());
@@ -179,11 +182,11 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Binary packages of `image`'s root that portage renamed `*._checksum_failure_*` since `since`
-    /// (a rename changes the file's ctime).
-    fn checksum_failures(&self, image: &str, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
-        let Some(image) = self.registry.get(image) else { return Vec::new() };
-        let folder = self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(image)));
+    /// Binary packages of the build's folder (`key`, as its run assigned it) that portage renamed
+    /// `*._checksum_failure_*` since `since` (a rename changes the file's ctime).
+    fn checksum_failures(&self, key: Option<&str>, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
+        let Some(key) = key else { return Vec::new() };
+        let folder = self.settings.cache_dir.join("binpkgs").join(key);
         let since = since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let mut found = Vec::new();
         let mut folders = vec![folder];
@@ -205,20 +208,11 @@ impl Executor<'_> {
         found
     }
 
-    /// The binary package and distfiles folders must exist to be mounted.
-    fn prepare_caches(&self, images: &[&'static dyn Image]) -> Result<()> {
-        let mut folders = vec![self.settings.cache_dir.join("distfiles")];
-        for image in images {
-            let key = plan::binpkg_key(self.registry.root_of(*image));
-            folders.push(self.settings.cache_dir.join("binpkgs").join(&key));
-            if !self.settings.binhosts.is_empty() {
-                folders.push(self.settings.cache_dir.join("binhost").join(&key));
-            }
-        }
-        for folder in folders {
-            std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))?;
-        }
-        Ok(())
+    /// The distfiles folder must exist to be mounted (a step of each build makes its binary package
+    /// folders, see [`binpkg_cache`]).
+    fn prepare_caches(&self) -> Result<()> {
+        let folder = self.settings.cache_dir.join("distfiles");
+        std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))
     }
 
     fn build_one(
@@ -313,7 +307,7 @@ impl Executor<'_> {
                 Vec::new()
             };
             let checksum_failures = if failure.kind == "run" && failure.command.contains("emerge") {
-                self.checksum_failures(&plan.name, build_started)
+                self.checksum_failures(runner.var(plan::binpkg_cache::BINPKG_KEY), build_started)
             } else {
                 Vec::new()
             };

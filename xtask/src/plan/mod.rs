@@ -5,6 +5,7 @@
 //! shell variable of the script, assigned by a printed command.
 
 pub mod actions;
+pub mod binpkg_cache;
 pub mod clean;
 mod cleanup;
 pub mod command;
@@ -26,12 +27,12 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Image, Root};
+use image_defs::{Image, Repository, RepositoryFrom, Root};
 use serde::Serialize;
 
 pub use cleanup::{RUN_LEFTOVERS, VDB_METADATA_CACHE};
 pub use command::{Command, Form, Piece, Var, Word};
-pub use emerge::binpkg_key;
+pub use emerge::root_key;
 pub use image::plan_image;
 pub use input_hash::input_hash;
 pub use inputs::{PlanInputs, RepositoryIdentities, SourceDates};
@@ -206,6 +207,24 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
         setup.push(Step::Mount { container: REPOSITORY_CONTAINER, into: REPOSITORY_MOUNT });
         teardown.push(Step::Unmount { container: REPOSITORY_CONTAINER });
         teardown.push(Step::Remove { container: REPOSITORY_CONTAINER });
+    }
+    // Extra repositories that come in an image: mounted once, like the main one.
+    let mut repository_images: Vec<Repository> =
+        images.iter().flat_map(|image| inputs.registry.repositories_of(*image)).collect();
+    repository_images.sort_by_key(|repository| repository.name);
+    repository_images.dedup_by_key(|repository| repository.name);
+    for repository in repository_images {
+        let RepositoryFrom::Image(reference) = repository.source else { continue };
+        let (container, mount) = step::extra_repository_vars(repository.name);
+        setup.push(Step::From {
+            into: container,
+            name: container_name(&format!("repository-{}", repository.name), "mount"),
+            image: Word::text(reference),
+            pull: Pull::Missing,
+        });
+        setup.push(Step::Mount { container, into: mount });
+        teardown.push(Step::Unmount { container });
+        teardown.push(Step::Remove { container });
     }
     // The tarballs that planned images start from directly and that storage lacks (an image further
     // down the tree starts from its parent, planned or built already).

@@ -15,6 +15,21 @@ pub const TEST_CONTAINER: Var = Var("test_ctr");
 pub const REPOSITORY_CONTAINER: Var = Var("repo_ctr");
 /// Where that container is mounted on the host.
 pub const REPOSITORY_MOUNT: Var = Var("repo_mnt");
+/// The container holding an extra repository's image, and where it is mounted on the host:
+/// `repo_ctr_<name>` and `repo_mnt_<name>` (`-` in the name becomes `_`).
+pub fn extra_repository_vars(name: &str) -> (Var, Var) {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    // A `Var` holds a `&'static str`: each name is made once per process and kept.
+    static NAMES: Mutex<BTreeMap<String, (&'static str, &'static str)>> = Mutex::new(BTreeMap::new());
+    let mut names = NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (container, mount) = *names.entry(name.to_owned()).or_insert_with(|| {
+        let name = name.replace('-', "_");
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        (leak(format!("repo_ctr_{name}")), leak(format!("repo_mnt_{name}")))
+    });
+    (Var(container), Var(mount))
+}
 /// The root filesystem's size before the finalize steps (`du` output: bytes, tab, path).
 pub const SIZE_BEFORE: Var = Var("size_before");
 /// The root filesystem's size at the end of the build.
@@ -199,6 +214,8 @@ pub enum InProcess<'s> {
     Sbom { root: &'s Word, image: &'s str, created: i64, inputs: Option<&'s Word>, output: &'s str },
     /// `VAR=$(cargo xtask inputs PARTIAL --base-id ID ...)`.
     InputHash { partial: &'s str, base: &'s Word, builder: Option<&'s Word>, into: Var },
+    /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`.
+    BinpkgFolder { cache_dir: &'s str, root_key: &'s str, flags: Var, into: Var },
 }
 
 /// When a failed step is tried again.
@@ -255,6 +272,9 @@ impl PlanStep for Step {
             Step::InputHash { partial, base, builder, into } => {
                 Some(InProcess::InputHash { partial, base, builder: builder.as_ref(), into: *into })
             }
+            Step::BinpkgFolder { cache_dir, root_key, flags, into } => {
+                Some(InProcess::BinpkgFolder { cache_dir, root_key, flags: *flags, into: *into })
+            }
             _ => None,
         }
     }
@@ -278,6 +298,10 @@ pub enum Step {
     /// (`partial`, a value of the plan) and those ids. The executor computes it in-process, with the
     /// same function ([`crate::plan::input_hash::combine`]).
     InputHash { partial: String, base: Word, builder: Option<Word>, into: Var },
+    /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`: the binary package folder
+    /// for the flags read in the container (see [`crate::plan::binpkg_cache`]), made when missing
+    /// with a record of the flags; its name is the value assigned. Run in-process by the executor.
+    BinpkgFolder { cache_dir: String, root_key: String, flags: Var, into: Var },
     /// `VAR=$(buildah inspect --type image --format '...' REFERENCE)`: label values of an image, one
     /// a line (an absent label is an empty line).
     ReadLabels { reference: String, keys: Vec<String>, into: Var },
@@ -343,6 +367,7 @@ impl Step {
             Step::PullRoot { .. } => "pull",
             Step::ImageId { .. } => "inspect",
             Step::InputHash { .. } => "input hash",
+            Step::BinpkgFolder { .. } => "binpkg folder",
             Step::ReadLabels { .. } => "inspect",
             Step::Mount { .. } => "mount",
             Step::Add { .. } => "add",
@@ -413,6 +438,11 @@ impl Step {
                     command = command.arg("--builder-id").arg(builder.clone());
                 }
                 command.assigning(*into)
+            }
+            Step::BinpkgFolder { cache_dir, root_key, flags, into } => {
+                Command::new(["cargo", "xtask", "binpkg-folder", "--cache-dir", cache_dir.as_str(), root_key.as_str()])
+                    .arg(Word::var(*flags))
+                    .assigning(*into)
             }
             Step::ReadLabels { reference, keys, into } => {
                 let format: Vec<String> = keys
