@@ -29,7 +29,15 @@ pub fn fixed_inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanI
         tarballs: Default::default(),
         source_dates: xtask::plan::SourceDates { rig: 1_763_856_000, repository: 1_700_000_000 },
         storage: Default::default(),
-        repositories: Default::default(),
+        // Every extra repository of the registry, with a fixed identity.
+        repositories: xtask::plan::RepositoryIdentities {
+            extra: registry
+                .in_order()
+                .flat_map(|image| registry.repositories_of(image))
+                .map(|repository| (repository.name, format!("fixed {}", repository.name)))
+                .collect(),
+            ..Default::default()
+        },
         // Read from the workspace, as gathering the inputs does: the images' own files.
         copied_files: {
             let images: Vec<_> = registry.in_order().collect();
