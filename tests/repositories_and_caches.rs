@@ -60,7 +60,10 @@ fn a_package_of_an_extra_repository_installs_and_the_repository_enters_the_input
     let build = session.xtask(&ws, &["build", "rig/motd"]);
     build.expect_success();
     let image = session.latest("rig/motd");
-    assert_eq!(run_in_image_ok(&image, &["cat", "/etc/motd"]).trim(), "welcome to the rig (from the overlay)");
+    assert_eq!(
+        run_in_image_ok(&image, &["cat", "/usr/share/motd/motd"]).trim(),
+        "welcome to the rig (from the overlay)"
+    );
     let repository = run_in_image_ok(&image, &["cat", "/var/db/pkg/app-misc/motd-1/repository"]);
     assert_eq!(repository.trim(), "overlay", "motd came from the overlay");
     assert!(exists_in_image(&image, "/usr/bin/hello"), "its dependency came from gentoo");
@@ -72,15 +75,21 @@ fn a_package_of_an_extra_repository_installs_and_the_repository_enters_the_input
     let again = session.xtask(&ws, &["build", "rig/motd"]);
     again.expect_success();
     assert_eq!(again.result_of("rig/motd"), Some("up to date"), "{}", again.stdout);
-    // Not a Rust file: the copy's tool build stays the workspace's.
+    // A new snapshot of the overlay brings a revision (the same version would come from the binary
+    // package cache, as portage does). Not a Rust file: the copy's tool build stays the workspace's.
     let ebuild = ws.root().join(MOTD_EBUILD);
     let text = std::fs::read_to_string(&ebuild).unwrap();
-    std::fs::write(&ebuild, text.replace("welcome to the rig (from the overlay)", "a new overlay snapshot")).unwrap();
+    std::fs::remove_file(&ebuild).unwrap();
+    let revision = ebuild.with_file_name("motd-1-r1.ebuild");
+    std::fs::write(&revision, text.replace("welcome to the rig (from the overlay)", "a new overlay snapshot")).unwrap();
     let changed = session.xtask(&ws, &["build", "rig/motd"]);
     changed.expect_success();
     assert_eq!(changed.result_of("rig/base"), Some("up to date"), "{}", changed.stdout);
     assert_eq!(changed.result_of("rig/motd"), Some("built"), "{}", changed.stdout);
-    assert_eq!(run_in_image_ok(&session.latest("rig/motd"), &["cat", "/etc/motd"]).trim(), "a new overlay snapshot");
+    assert_eq!(
+        run_in_image_ok(&session.latest("rig/motd"), &["cat", "/usr/share/motd/motd"]).trim(),
+        "a new overlay snapshot"
+    );
 
     // A folder that is not the repository it is declared as: refused before anything runs, naming both.
     std::fs::write(ws.root().join("tests/rig/overlay/profiles/repo_name"), "kubler\n").unwrap();
@@ -123,6 +132,10 @@ fn builds_with_other_compiler_flags_never_share_binary_packages_and_equal_flags_
     let emerged = ws.emerged("rig/beta");
     assert_eq!(emerged.source, vec!["app-misc/beta-1".to_owned()], "beta is compiled for the new flags: {emerged:?}");
     assert!(emerged.binary.is_empty(), "no package of the generic folder was taken: {emerged:?}");
+    // The image says what it was built with.
+    let labels = image_labels(&session.latest("rig/beta"));
+    let label = labels.get(xtask::plan::BINPKG_FLAGS_LABEL).map(String::as_str).unwrap_or_default();
+    assert!(label.contains("CFLAGS='-O1 -pipe'") && label.contains("CHOST=x86_64-pc-linux-gnu"), "{labels:#?}");
 
     // The same flags again, each in its folder: everything from binary packages, nothing compiled.
     session.xtask(&ws, &["build", "--force", "--no-deps", "rig/beta"]).expect_success();

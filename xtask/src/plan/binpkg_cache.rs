@@ -11,6 +11,9 @@ use crate::settings::Settings;
 
 /// The compiler flags, CHOST and profile, as portage sees them in the container that emerges.
 pub const BINPKG_FLAGS: Var = Var("binpkg_flags");
+/// What a minimal image's minimal parent says it was built with: its builder's reference, then its
+/// flags (see [`crate::plan::BINPKG_FLAGS_LABEL`]); empty lines when it says nothing.
+pub const PARENT_FLAGS: Var = Var("parent_flags");
 /// The binary package folder's name under `<cache-dir>/binpkgs` (and `<cache-dir>/binhost`).
 pub const BINPKG_KEY: Var = Var("binpkg_key");
 
@@ -28,24 +31,44 @@ pub const RECORD_FILE: &str = "buildah-gentoo-flags.txt";
 /// How many hex digits of the flags' SHA-256 a folder name keeps.
 const FLAGS_HASH_LENGTH: usize = 16;
 
-/// The two steps that settle the folder: read the flags in `container` (with the repositories
-/// mounted, since the profile lives in one), then make the folder for them.
-pub(super) fn steps(container: Var, settings: &Settings, repositories: Vec<Mount>, root_key: &str) -> [Step; 2] {
-    [
-        Step::Capture {
-            container,
-            isolation: settings.isolation,
-            mounts: repositories,
-            argv: vec!["sh".into(), "-c".into(), READ_FLAGS_SCRIPT.into()],
-            into: BINPKG_FLAGS,
-        },
-        Step::BinpkgFolder {
-            cache_dir: settings.cache_dir.to_string(),
-            root_key: root_key.to_owned(),
-            flags: BINPKG_FLAGS,
-            into: BINPKG_KEY,
-        },
-    ]
+/// The steps that settle the folder: read the flags in `container` (with the repositories mounted,
+/// since the profile lives in one), then make the folder for them. For a minimal image on a minimal
+/// parent (`parent`, its reference), the parent's builder and flags are read from its labels first:
+/// a chain is built for one CHOST and profile, and the folder step refuses another.
+pub(super) fn steps(
+    container: Var,
+    settings: &Settings,
+    repositories: Vec<Mount>,
+    root_key: &str,
+    parent: Option<&str>,
+) -> Vec<Step> {
+    let mut steps = vec![Step::Capture {
+        container,
+        isolation: settings.isolation,
+        mounts: repositories,
+        argv: vec!["sh".into(), "-c".into(), READ_FLAGS_SCRIPT.into()],
+        into: BINPKG_FLAGS,
+    }];
+    if let Some(reference) = parent {
+        steps.push(Step::ReadLabels {
+            reference: reference.to_owned(),
+            keys: vec![super::BUILDER_LABEL.into(), super::BINPKG_FLAGS_LABEL.into()],
+            into: PARENT_FLAGS,
+        });
+    }
+    steps.push(Step::BinpkgFolder {
+        cache_dir: settings.cache_dir.to_string(),
+        root_key: root_key.to_owned(),
+        flags: BINPKG_FLAGS,
+        parent: parent.map(|reference| (reference.to_owned(), PARENT_FLAGS)),
+        into: BINPKG_KEY,
+    });
+    steps
+}
+
+/// CHOST and profile of `flags` (what [`READ_FLAGS_SCRIPT`] printed): what a minimal chain shares.
+pub fn target_of(flags: &str) -> Vec<&str> {
+    flags.lines().map(str::trim_end).filter(|line| line.starts_with("CHOST=") || line.starts_with("profile=")).collect()
 }
 
 /// `<cache-dir>/<kind>/${binpkg_key}`: a keyed folder, as a mount source.

@@ -19,8 +19,8 @@ use super::step::{
 };
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
-    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, INPUTS_TAG_PREFIX,
-    PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
+    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, BINPKG_FLAGS_LABEL,
+    BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
 use crate::settings::Settings;
 
@@ -181,7 +181,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let packages = image.spec().packages;
     let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
     if !packages.is_empty() {
-        steps.extend(binpkg_cache::steps(CONTAINER, settings, repositories.clone(), &root_key(root)));
+        steps.extend(binpkg_cache::steps(CONTAINER, settings, repositories.clone(), &root_key(root), None));
         // Only the step that fetches gets the binhosts' certificates (depclean fetches nothing).
         let (tls_mounts, env) = binhost_tls(settings, &inputs.binhost_tls);
         steps.push(Step::Run {
@@ -238,6 +238,9 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
+    if !packages.is_empty() {
+        options.push(ConfigOption::LabelFrom(BINPKG_FLAGS_LABEL.into(), binpkg_cache::BINPKG_FLAGS));
+    }
     options.extend(oci_options(image, inputs, Some(&base)));
     steps.push(Step::Config { container: CONTAINER, options });
     steps.push(measure(SIZE));
@@ -333,7 +336,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let packages = image.spec().packages;
     if !packages.is_empty() {
         let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
-        steps.extend(binpkg_cache::steps(BUILDER, settings, repositories.clone(), &root_key(root)));
+        let parent = minimal_parent.map(|_| base.reference());
+        steps.extend(binpkg_cache::steps(BUILDER, settings, repositories.clone(), &root_key(root), parent));
         let mut mounts = [repositories, cache_mounts(settings)].concat();
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
@@ -388,6 +392,10 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         options.push(ConfigOption::Label(PROVIDED_LABEL.into(), String::new()));
     }
     options.push(ConfigOption::LabelFrom(PACKAGES_LABEL.into(), PACKAGES));
+    options.push(ConfigOption::Label(BUILDER_LABEL.into(), builder.clone()));
+    if !packages.is_empty() {
+        options.push(ConfigOption::LabelFrom(BINPKG_FLAGS_LABEL.into(), binpkg_cache::BINPKG_FLAGS));
+    }
     options.extend(oci_options(image, inputs, minimal_parent.map(|_| base.reference())));
     steps.push(Step::Config { container: CONTAINER, options });
     let tags = finish(&mut steps, image, inputs);
@@ -664,7 +672,8 @@ mod tests {
                 Step::Copy { container, .. } => assert_eq!(*container, BUILDER, "{step:?}"),
                 // What the minimal parent holds, read from its labels and written into the builder.
                 Step::ReadLabels { reference, into, .. } => {
-                    assert_eq!((reference.as_str(), *into), ("localhost/gentoo/rig/busybox:latest", PARENT_PACKAGES))
+                    assert_eq!(reference.as_str(), "localhost/gentoo/rig/busybox:latest");
+                    assert!([PARENT_PACKAGES, crate::plan::binpkg_cache::PARENT_FLAGS].contains(into), "{step:?}");
                 }
                 Step::Provided { container, parent, into, .. } => {
                     assert_eq!((*container, parent, *into), (BUILDER, &Word::var(PARENT_PACKAGES), PROVIDED));

@@ -58,6 +58,11 @@ pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
 /// held when it was built, before any cleanup.
 pub const PACKAGES_LABEL: &str = "io.buildah-gentoo.packages";
 /// The label of a minimal image listing what its minimal parent held (its `package.provided`).
+/// The flags the image's packages were built with (CHOST, compiler flags, profile: what
+/// [`binpkg_cache::READ_FLAGS_SCRIPT`] read in the container that emerged them).
+pub const BINPKG_FLAGS_LABEL: &str = "io.buildah-gentoo.binpkg-flags";
+/// A minimal image's builder (its reference).
+pub const BUILDER_LABEL: &str = "io.buildah-gentoo.builder";
 /// With [`PACKAGES_LABEL`], every package in the image.
 pub const PROVIDED_LABEL: &str = "io.buildah-gentoo.provided";
 /// What a minimal image without a minimal parent starts from: an empty root.

@@ -215,7 +215,7 @@ pub enum InProcess<'s> {
     /// `VAR=$(cargo xtask inputs PARTIAL --base-id ID ...)`.
     InputHash { partial: &'s str, base: &'s Word, builder: Option<&'s Word>, into: Var },
     /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`.
-    BinpkgFolder { cache_dir: &'s str, root_key: &'s str, flags: Var, into: Var },
+    BinpkgFolder { cache_dir: &'s str, root_key: &'s str, flags: Var, parent: Option<(&'s str, Var)>, into: Var },
 }
 
 /// When a failed step is tried again.
@@ -272,9 +272,13 @@ impl PlanStep for Step {
             Step::InputHash { partial, base, builder, into } => {
                 Some(InProcess::InputHash { partial, base, builder: builder.as_ref(), into: *into })
             }
-            Step::BinpkgFolder { cache_dir, root_key, flags, into } => {
-                Some(InProcess::BinpkgFolder { cache_dir, root_key, flags: *flags, into: *into })
-            }
+            Step::BinpkgFolder { cache_dir, root_key, flags, parent, into } => Some(InProcess::BinpkgFolder {
+                cache_dir,
+                root_key,
+                flags: *flags,
+                parent: parent.as_ref().map(|(reference, var)| (reference.as_str(), *var)),
+                into: *into,
+            }),
             _ => None,
         }
     }
@@ -301,7 +305,9 @@ pub enum Step {
     /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`: the binary package folder
     /// for the flags read in the container (see [`crate::plan::binpkg_cache`]), made when missing
     /// with a record of the flags; its name is the value assigned. Run in-process by the executor.
-    BinpkgFolder { cache_dir: String, root_key: String, flags: Var, into: Var },
+    /// With `parent` (a minimal parent's reference and the variable holding its builder and flags,
+    /// `--parent REF --parent-flags FLAGS`), a CHOST or profile other than the parent's is refused.
+    BinpkgFolder { cache_dir: String, root_key: String, flags: Var, parent: Option<(String, Var)>, into: Var },
     /// `VAR=$(buildah inspect --type image --format '...' REFERENCE)`: label values of an image, one
     /// a line (an absent label is an empty line).
     ReadLabels { reference: String, keys: Vec<String>, into: Var },
@@ -439,10 +445,12 @@ impl Step {
                 }
                 command.assigning(*into)
             }
-            Step::BinpkgFolder { cache_dir, root_key, flags, into } => {
-                Command::new(["cargo", "xtask", "binpkg-folder", "--cache-dir", cache_dir.as_str(), root_key.as_str()])
-                    .arg(Word::var(*flags))
-                    .assigning(*into)
+            Step::BinpkgFolder { cache_dir, root_key, flags, parent, into } => {
+                let mut command = Command::new(["cargo", "xtask", "binpkg-folder", "--cache-dir", cache_dir.as_str()]);
+                if let Some((reference, var)) = parent {
+                    command = command.args(["--parent", reference.as_str(), "--parent-flags"]).arg(Word::var(*var));
+                }
+                command.arg(root_key.as_str()).arg(Word::var(*flags)).assigning(*into)
             }
             Step::ReadLabels { reference, keys, into } => {
                 let format: Vec<String> = keys

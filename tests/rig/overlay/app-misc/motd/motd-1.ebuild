@@ -1,4 +1,4 @@
-# overlay: /etc/motd from a repository of its own (repo_name `overlay`); it needs hello from `gentoo`
+# overlay: /usr/share/motd/motd from a repository of its own (repo_name `overlay`); it needs hello from `gentoo`
 EAPI=8
 DESCRIPTION="rig overlay: a message of the day"
 HOMEPAGE="https://example.invalid/rig"
@@ -13,6 +13,6 @@ src_compile() {
 }
 
 src_install() {
-	insinto /etc
+	insinto /usr/share/motd
 	doins motd
 }
