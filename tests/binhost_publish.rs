@@ -485,7 +485,8 @@ fn sync_never_shows_a_package_before_it_is_there() {
 
 /// Two builders with different packages under the same names (`hello-1-1`, `libgreet-1-1`) publish
 /// to one binhost: nothing is overwritten, the second builder's packages get build id 2, the index
-/// lists all four; then a build with an empty package cache installs from nginx serving the folder.
+/// lists all four; then a build with an empty package cache installs from nginx serving the folder;
+/// then both publish to another rsync folder at the same time, and the index lists all six.
 #[test]
 fn colliding_build_ids_are_renamed_not_overwritten() {
     let started = Instant::now();
@@ -586,5 +587,28 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
         fetched.iter().any(|path| path.ends_with("-1-2.gpkg.tar")),
         "the newest instances, published under a new build id, install: {fetched:?}"
     );
+
+    // Two publishers at once on one rsync binhost (each with a package of its own and the two
+    // colliding names): no lock, and still no package lost, every entry listed exactly once.
+    one.build(&["rig/alpha"]);
+    two.build(&["rig/beta"]);
+    let concurrent = format!("{rsync_url}/concurrent");
+    let outputs: Vec<String> = std::thread::scope(|scope| {
+        let handles = [&one, &two].map(|builder| scope.spawn(|| builder.sync(&concurrent)));
+        handles.map(|handle| handle.join().expect("a sync thread")).to_vec()
+    });
+    let dir = module.join("concurrent").join(&key);
+    let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
+    check_index(&dir, &text).unwrap_or_else(|problem| panic!("{problem}\n{text}\n{outputs:#?}"));
+    let (header, count, paths) = portage_reads(&dir.join("Packages"));
+    let unique: BTreeSet<&String> = paths.iter().collect();
+    assert_eq!(unique.len(), paths.len(), "an entry listed twice:\n{text}");
+    assert_eq!((header, count), ("6".to_owned(), 6), "hello and libgreet twice, alpha, beta:\n{text}\n{outputs:#?}");
+    let mut published: Vec<Vec<u8>> = paths.iter().map(|path| std::fs::read(dir.join(path)).unwrap()).collect();
+    published.sort();
+    let mut built: Vec<Vec<u8>> =
+        local_packages(&one).into_values().chain(local_packages(&two).into_values()).collect();
+    built.sort();
+    assert!(published == built, "every package of both builders is published once, under some name");
     eprintln!("colliding_build_ids_are_renamed_not_overwritten: {:.1}s", started.elapsed().as_secs_f64());
 }
