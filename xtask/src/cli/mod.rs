@@ -6,6 +6,7 @@ mod bench;
 mod binhost;
 mod binpkg_folder;
 mod build;
+mod builder_image;
 mod catalyst;
 mod clean;
 pub mod graph;
@@ -50,6 +51,9 @@ pub enum Commands {
     Atom(atom::AtomArgs),
     /// Build images with buildah.
     Build(build::BuildArgs),
+    /// Build the builder image (`<namespace>/builder`): Debian with buildah, skopeo, rsync and the
+    /// driver, the job image of CI pipelines.
+    BuilderImage(builder_image::BuilderImageArgs),
     /// Publish the local binary packages to a binhost.
     Binhost(binhost::BinhostArgs),
     /// Push built images to the registry: content first, then the moving tags.
@@ -109,6 +113,7 @@ impl Cli {
             Commands::Plan(args) => plan::run(&context, &args),
             Commands::Graph(args) => graph::run(&context, &args),
             Commands::Build(args) => build::run(&context, &args),
+            Commands::BuilderImage(args) => builder_image::run(&context, &args),
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),

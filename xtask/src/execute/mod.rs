@@ -4,6 +4,7 @@
 //! logging each image to its own file and leaving nothing behind when a build fails or is interrupted.
 
 pub mod binpkg_cache;
+pub mod builder_image;
 pub mod catalyst;
 pub mod clean;
 pub mod image_file;

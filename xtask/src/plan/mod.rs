@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod binpkg_cache;
+pub mod builder_image;
 pub mod clean;
 mod cleanup;
 pub mod command;

@@ -334,6 +334,8 @@ pub enum Step {
     Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
     /// `VAR=$(COMMAND)` on the host: a command whose output (possibly empty) the build keeps.
     HostCapture { argv: Vec<String>, into: Var },
+    /// `COMMAND` on the host (compiling the driver for the builder image).
+    Host { argv: Vec<String> },
     /// `VAR=$(buildah inspect ... CONTAINER)`: the digest of the image the container was made from.
     BaseDigest { container: Var, into: Var },
     /// `cargo xtask sbom IMAGE --from-root ROOT ...`: the SPDX document of the package database of the
@@ -384,6 +386,7 @@ impl Step {
             Step::Measure { .. } => "measure",
             Step::Capture { .. } => "capture",
             Step::HostCapture { .. } => "capture",
+            Step::Host { .. } => "host",
             Step::BaseDigest { .. } => "inspect",
             Step::Sbom { .. } => "sbom",
             Step::Config { .. } => "config",
@@ -496,6 +499,7 @@ impl Step {
                 run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
             Step::HostCapture { argv, into } => Command::new(argv.iter().map(String::as_str)).assigning(*into),
+            Step::Host { argv } => Command::new(argv.iter().map(String::as_str)),
             Step::BaseDigest { container, into } => {
                 buildah(&["buildah", "inspect", "--type", "container", "--format", "{{.FromImageDigest}}"])
                     .arg(Word::var(*container))
