@@ -100,11 +100,13 @@ pub fn check_jsonschema() -> Utf8PathBuf {
         .clone()
 }
 
-/// Checks a CI file against one of check-jsonschema's built-in schemas (`vendor.gitlab-ci`,
-/// `vendor.github-workflows`). Returns the validator's complaint when the file fails.
-pub fn ci_schema_errors(builtin_schema: &str, document: &camino::Utf8Path) -> Option<String> {
+/// Checks CI files against one of check-jsonschema's built-in schemas (`vendor.gitlab-ci`,
+/// `vendor.github-workflows`). Returns the validator's complaint when a file fails.
+pub fn ci_schema_errors(builtin_schema: &str, documents: &[Utf8PathBuf]) -> Option<String> {
+    assert!(!documents.is_empty(), "no file to check");
     let output = std::process::Command::new(check_jsonschema().as_str())
-        .args(["--builtin-schema", builtin_schema, document.as_str()])
+        .args(["--verbose", "--builtin-schema", builtin_schema])
+        .args(documents.iter().map(|document| document.as_str()))
         .output()
         .expect("running check-jsonschema");
     if output.status.success() {

@@ -786,6 +786,16 @@ mod tests {
     }
 
     #[test]
+    fn ci_image_from_file_or_env_an_empty_variable_is_unset() {
+        assert_eq!(load(None, &[("BUILDAH_GENTOO_CI_IMAGE", "")], SettingsArgs::default()).unwrap().ci_image, None);
+        let file = "ci-image = \"docker.io/library/rust:1\"\n";
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_CI_IMAGE", "")], SettingsArgs::default()).unwrap();
+        assert_eq!(settings.ci_image.as_deref(), Some("docker.io/library/rust:1"));
+        let error = load(Some("ci-image = \"rust 1\"\n"), &[], SettingsArgs::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("ci-image `rust 1` must be an image reference"), "{error:#}");
+    }
+
+    #[test]
     fn keep_dates_from_the_file() {
         assert_eq!(load(None, &[], SettingsArgs::default()).unwrap().keep_dates, 3);
         assert_eq!(load(Some("keep-dates = 5\n"), &[], SettingsArgs::default()).unwrap().keep_dates, 5);
