@@ -8,10 +8,12 @@ mod binpkg_folder;
 mod build;
 mod builder_image;
 mod catalyst;
+pub mod ci;
 mod clean;
 pub mod graph;
 mod inputs;
 mod list;
+mod pipeline;
 mod plan;
 mod push;
 mod sbom;
@@ -65,6 +67,9 @@ pub enum Commands {
     /// than the newest `keep-dates`, containers kept by `--keep-failed` whose process is gone, build
     /// contexts and logs of images no longer defined.
     Clean(clean::CleanArgs),
+    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one, `ci job` / `ci root`
+    /// are what its jobs run.
+    Ci(ci::CiArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Print an input hash from its parts (a step of plan scripts whose parent is built when they run).
@@ -121,6 +126,7 @@ impl Cli {
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
             Commands::Clean(args) => clean::run(&context, &args),
+            Commands::Ci(args) => ci::run(&context, &args),
             Commands::Atom(_) | Commands::Inputs(_) | Commands::BinpkgFolder(_) => unreachable!("handled above"),
         }
     }

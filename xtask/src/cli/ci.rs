@@ -1,0 +1,58 @@
+//! `cargo xtask ci ...`: the image graph on a CI engine. `ci gitlab` and `ci github` write the
+//! pipeline files (see `cli/pipeline.rs`); `ci job` and `ci root` are what their jobs run.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use camino::Utf8PathBuf;
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    pub command: CiCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CiCommand {
+    /// Write a GitLab CI file (`.gitlab-ci.yml`): one job per image, `needs:` forming the graph.
+    Gitlab(super::pipeline::PipelineArgs),
+    /// Write a GitHub Actions workflow: one job per image, `needs:` forming the graph.
+    Github(super::pipeline::PipelineArgs),
+    /// The job of one image: pull its parents from the registry by their inputs tag, build it
+    /// unless the registry has it up to date, push it and publish its binary packages.
+    Job(JobArgs),
+    /// The job of a stage3 tarball root: import it as a root image and push it.
+    Root(RootArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JobArgs {
+    /// The image this job builds.
+    pub image: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RootArgs {
+    /// The tarball, as the image definitions name it (relative to the workspace root, or absolute).
+    pub path: Utf8PathBuf,
+}
+
+pub fn run(context: &Context, args: &CiArgs) -> Result<ExitCode> {
+    match &args.command {
+        CiCommand::Gitlab(args) => super::pipeline::run(context, args, super::pipeline::System::Gitlab),
+        CiCommand::Github(args) => super::pipeline::run(context, args, super::pipeline::System::Github),
+        CiCommand::Job(args) => job(context, args),
+        CiCommand::Root(args) => root(context, args),
+    }
+}
+
+fn job(context: &Context, args: &JobArgs) -> Result<ExitCode> {
+    context.registry.lookup(&args.image)?;
+    bail!("`ci job {}`: not implemented yet", args.image)
+}
+
+fn root(_context: &Context, args: &RootArgs) -> Result<ExitCode> {
+    bail!("`ci root {}`: not implemented yet", args.path)
+}
