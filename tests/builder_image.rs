@@ -21,9 +21,14 @@ fn the_builder_image_has_the_tools_and_the_driver() {
     // The driver the suite's cargo built (the release build the default compiles is the same code).
     session.xtask(&ws, &["list"]).expect_success();
     let driver = cargo_target_dir().join("debug/xtask");
-    let dry = session.xtask(&ws, &["builder-image", "--from", session.rig_root(), "--driver", driver.as_str(), "--dry-run"]);
+    let dry =
+        session.xtask(&ws, &["builder-image", "--from", session.rig_root(), "--driver", driver.as_str(), "--dry-run"]);
     dry.expect_success();
-    assert!(dry.stdout.contains("apt-get install --yes --no-install-recommends buildah skopeo rsync"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("apt-get install --yes --no-install-recommends buildah skopeo rsync"),
+        "{}",
+        dry.stdout
+    );
     assert!(!dry.stdout.contains("cargo build"), "a given driver is not compiled again:\n{}", dry.stdout);
 
     let built = session.xtask(&ws, &["builder-image", "--from", session.rig_root(), "--driver", driver.as_str()]);

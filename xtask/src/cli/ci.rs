@@ -7,6 +7,8 @@ use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 
 use super::Context;
+use crate::prerequisites;
+use xshell::Shell;
 
 #[derive(Debug, clap::Args)]
 pub struct CiArgs {
@@ -31,6 +33,9 @@ pub enum CiCommand {
 pub struct JobArgs {
     /// The image this job builds.
     pub image: String,
+    /// Print what the job did as JSON on standard output (progress goes to standard error).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,8 +54,23 @@ pub fn run(context: &Context, args: &CiArgs) -> Result<ExitCode> {
 }
 
 fn job(context: &Context, args: &JobArgs) -> Result<ExitCode> {
-    context.registry.lookup(&args.image)?;
-    bail!("`ci job {}`: not implemented yet", args.image)
+    let image = context.registry.lookup(&args.image)?;
+    let sh = Shell::new()?;
+    sh.change_dir(&context.workspace);
+    prerequisites::ensure(&sh, super::push::PUSH_TOOLS)?;
+    let report = crate::execute::ci_job::run(&sh, &context.workspace, &context.settings, context.registry, image)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "==> {}: {} (inputs-{}; {} registry queries)",
+            report.image, report.status, report.input_hash, report.registry_queries
+        );
+        for reference in &report.pushed {
+            println!("{reference}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn root(_context: &Context, args: &RootArgs) -> Result<ExitCode> {

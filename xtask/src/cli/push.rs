@@ -9,7 +9,7 @@ use crate::plan::push as planner;
 use crate::prerequisites::{self, Tool};
 
 /// What a push needs: buildah uploads the content, skopeo moves the tags.
-const PUSH_TOOLS: &[Tool] = &[
+pub(super) const PUSH_TOOLS: &[Tool] = &[
     Tool { command: "buildah", debian_package: "buildah", why: "pushes the images' content" },
     Tool { command: "skopeo", debian_package: "skopeo", why: "points the moving tags at the pushed digest" },
 ];

@@ -6,11 +6,13 @@
 pub mod binpkg_cache;
 pub mod builder_image;
 pub mod catalyst;
+pub mod ci_job;
 pub mod clean;
 pub mod image_file;
 pub mod inputs;
 pub mod interrupt;
 pub mod push;
+pub mod remote;
 pub mod rig_root;
 pub mod root_import;
 pub mod runner;
