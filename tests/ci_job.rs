@@ -96,4 +96,25 @@ fn jobs_share_nothing_but_the_registry() {
     assert_ne!(changed["input_hash"], hello["input_hash"]);
     assert_eq!(farm.job(&ws, "rig/base")["status"], "up to date (registry)");
     assert!(farm.registry.log().contains("inputs-"), "the registry served the tags");
+
+    // A laptop takes what CI built: `build --remote-check` pulls both images and builds nothing.
+    farm.forget();
+    let host = farm.registry.host.clone();
+    let args = ["--registry", &host, "--certs-dir", farm.certs_d.as_str(), "build", "--remote-check", "rig/hello"];
+    let laptop = farm.session.xtask(&ws, &args);
+    laptop.expect_success();
+    for image in ["rig/base", "rig/hello"] {
+        assert_eq!(laptop.result_of(image), Some("up to date"), "{image}:\n{}", laptop.stdout);
+    }
+    assert_eq!(
+        farm.session.id("rig/hello"),
+        image_id(&format!("{host}{}:inputs-{}", &changed_repository(&farm), changed["input_hash"].as_str().unwrap())),
+        "the image CI built, by its id"
+    );
+}
+
+/// `/<namespace path>/rig/hello` as the registry names it.
+fn changed_repository(farm: &Farm) -> String {
+    let path = farm.session.namespace.split_once('/').map_or(farm.session.namespace.as_str(), |(_, rest)| rest);
+    format!("/{path}/rig/hello")
 }

@@ -60,7 +60,7 @@ fn push(context: &Context, names: &[&str], dry_run: bool) -> Result<ExitCode> {
         print!("{}", planner::render(&plan, &names.join(" ")));
         return Ok(ExitCode::SUCCESS);
     }
-    match executor::push(&sh, &context.workspace, &context.settings, &plan) {
+    match executor::push(&sh, &context.workspace, &context.settings, &plan, false) {
         Ok(pushed) => {
             for pushed in pushed {
                 println!("{}", pushed.reference);

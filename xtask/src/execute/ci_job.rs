@@ -65,18 +65,8 @@ pub fn run(
         pushed: vec![],
     };
     for member in &chain {
-        let minimal_on_scratch =
-            member.spec().layout == image_defs::Layout::Minimal && registry.minimal_parent(*member).is_none();
-        let base = match registry.parent_image(*member) {
-            _ if minimal_on_scratch => "scratch".to_owned(),
-            Some(parent) => known[parent.name()].1.clone(),
-            None => root_id(registry.parent_of(*member), &inputs, &remote, member.name())?,
-        };
-        let builder = match (registry.builder_of(*member), registry.builder_image(*member)) {
-            (_, Some(builder)) => Some(known[builder.name()].1.clone()),
-            (Some(root), None) => Some(root_id(root, &inputs, &remote, member.name())?),
-            (None, _) => None,
-        };
+        let ids = |name: &str| known.get(name).map(|(_, id)| id.clone());
+        let (base, builder) = start_ids(*member, &ids, &inputs, &remote)?;
         let hash = plan::input_hash(*member, &inputs, &base, builder.as_deref())?;
         let tag = format!("{INPUTS_TAG_PREFIX}{hash}");
         let local = inputs.storage.id(&inputs_tag(&settings.repository_of(member.name()), &hash)).map(str::to_owned);
@@ -113,7 +103,7 @@ pub fn run(
         }
         let source = format!("docker://{}:{INPUTS_TAG_PREFIX}{hash}", remote.repository(dependency.name()));
         let options = remote.options("--tls-verify");
-        println!("==> {}: pulling {} from {source}", image.name(), dependency.name());
+        eprintln!("==> {}: pulling {} from {source}", image.name(), dependency.name());
         let pulled = cmd!(sh, "buildah pull --quiet {options...} {source}")
             .quiet()
             .read()
@@ -127,8 +117,14 @@ pub fn run(
         report.pulled.push(source);
     }
     let executor = Executor { workspace, settings, registry };
-    let build =
-        BuildRequest { images: vec![image], force: false, jobs: 1, keep_failed: false, keep_going: false, json: false };
+    let build = BuildRequest {
+        images: vec![image],
+        force: false,
+        jobs: 1,
+        keep_failed: false,
+        keep_going: false,
+        output: super::Output::Stderr,
+    };
     let summary = executor.build(sh, &build)?;
     if !summary.succeeded() {
         bail!("`{}` did not build (see above)", image.name());
@@ -144,7 +140,7 @@ pub fn run(
     }
     let local = super::push::local_images(sh, settings, &[image.name()])?;
     let push_plan = plan::push::plan(&local, settings)?;
-    for pushed in super::push::push(sh, workspace, settings, &push_plan)? {
+    for pushed in super::push::push(sh, workspace, settings, &push_plan, true)? {
         report.pushed.push(pushed.reference);
     }
     if let Some(target) = &settings.binhost_publish {
@@ -154,9 +150,42 @@ pub fn run(
     Ok(report)
 }
 
+/// The ids an image starts from (its base: `scratch`, its parent's or its root's; its builder's),
+/// parents' ids from `ids` (the caller resolved them first).
+pub(super) fn start_ids(
+    member: &dyn Image,
+    ids: &dyn Fn(&str) -> Option<String>,
+    inputs: &PlanInputs,
+    remote: &RemoteRegistry,
+) -> Result<(String, Option<String>)> {
+    let registry = inputs.registry;
+    let image_id = |image: &dyn Image| {
+        ids(image.name())
+            .with_context(|| format!("the id of `{}`, which `{}` is built on", image.name(), member.name()))
+    };
+    let minimal_on_scratch =
+        member.spec().layout == image_defs::Layout::Minimal && registry.minimal_parent(member).is_none();
+    let base = match registry.parent_image(member) {
+        _ if minimal_on_scratch => "scratch".to_owned(),
+        Some(parent) => image_id(parent)?,
+        None => root_id(registry.parent_of(member), inputs, remote, member.name())?,
+    };
+    let builder = match (registry.builder_of(member), registry.builder_image(member)) {
+        (_, Some(builder)) => Some(image_id(builder)?),
+        (Some(root), None) => Some(root_id(root, inputs, remote, member.name())?),
+        (None, _) => None,
+    };
+    Ok((base, builder))
+}
+
 /// The id of a root an image starts from: the rig root (made above), a registry root (from local
 /// storage, else its config asked from its registry), a tarball root (imported here before).
-fn root_id(root: ResolvedParent, inputs: &PlanInputs, remote: &RemoteRegistry, name: &str) -> Result<String> {
+pub(super) fn root_id(
+    root: ResolvedParent,
+    inputs: &PlanInputs,
+    remote: &RemoteRegistry,
+    name: &str,
+) -> Result<String> {
     Ok(match root {
         ResolvedParent::Image(_) => unreachable!("images are known before their children"),
         ResolvedParent::Root(Root::Rig) => {
@@ -185,7 +214,7 @@ fn publish_packages(sh: &Shell, settings: &Settings, target: &str) -> Result<()>
     for key in crate::binhost::sync::local_keys(&settings.cache_dir)? {
         let report = crate::binhost::sync::sync_key(sh, &settings.cache_dir, &key, &target, false)
             .with_context(|| format!("publishing the binary packages of `{key}`"))?;
-        println!("{key} → {}: {} new, {} already there", report.target, report.uploads.len(), report.already_there);
+        eprintln!("{key} → {}: {} new, {} already there", report.target, report.uploads.len(), report.already_there);
     }
     Ok(())
 }

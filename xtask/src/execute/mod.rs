@@ -13,6 +13,7 @@ pub mod inputs;
 pub mod interrupt;
 pub mod push;
 pub mod remote;
+pub mod remote_check;
 pub mod rig_root;
 pub mod root_import;
 pub mod runner;
@@ -44,8 +45,19 @@ pub struct BuildRequest {
     pub jobs: usize,
     pub keep_failed: bool,
     pub keep_going: bool,
-    /// Progress goes to standard error (standard output carries the JSON summary).
-    pub json: bool,
+    /// Where progress and the summary go.
+    pub output: Output,
+}
+
+/// Where a build reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Progress and the summary table on standard output.
+    Human,
+    /// The JSON summary on standard output, everything else on standard error (`build --json`).
+    Json,
+    /// Everything on standard error: the caller prints its own result (`ci job`).
+    Stderr,
 }
 
 /// A command's plan and the inputs it was made from.
@@ -146,11 +158,13 @@ impl Executor<'_> {
         summary.seconds = started.elapsed().as_secs_f64();
         let path = self.log_dir().join("summary.json");
         std::fs::write(&path, summary.to_json()).with_context(|| format!("writing {path}"))?;
-        if request.json {
-            println!("{}", summary.to_json());
-            eprint!("{}", summary.table());
-        } else {
-            print!("{}", summary.table());
+        match request.output {
+            Output::Human => print!("{}", summary.table()),
+            Output::Json => {
+                println!("{}", summary.to_json());
+                eprint!("{}", summary.table());
+            }
+            Output::Stderr => eprint!("{}", summary.table()),
         }
         let done: Vec<&str> = summary
             .images
@@ -421,12 +435,12 @@ fn checksum_failed_package(file: &Utf8Path) -> String {
     }
 }
 
-/// A progress line: on standard output, or standard error when standard output carries JSON.
+/// A progress line: on standard output, or standard error when standard output carries a result.
 fn say(request: &BuildRequest, line: &str) {
-    if request.json {
-        eprintln!("{line}");
-    } else {
+    if request.output == Output::Human {
         println!("{line}");
+    } else {
+        eprintln!("{line}");
     }
 }
 
