@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use buildah_gentoo_tests::e2e::{rig_binpkgs, rig_key};
 use buildah_gentoo_tests::workspace_root;
 use camino::{Utf8Path, Utf8PathBuf};
 use tempfile::TempDir;
@@ -97,7 +98,7 @@ impl Builder {
     }
 
     fn pkgdir(&self) -> Utf8PathBuf {
-        self.cache.join("binpkgs/rig")
+        rig_binpkgs(&self.cache)
     }
 
     fn local_index(&self) -> PackageIndex {
@@ -411,31 +412,32 @@ fn sync_never_shows_a_package_before_it_is_there() {
     let rsync_target = format!("{rsync_url}/pub");
 
     builder.build(&["rig/alpha", "rig/hello"]);
+    let key = rig_key(&builder.cache);
     let first_round = local_packages(&builder);
     assert_eq!(first_round.len(), 3, "libgreet, alpha, hello: {:?}", first_round.keys());
 
     // Readers run while the syncs do (not during the builds: they spin).
-    let readers = [Reader::start(folder.join("rig")), Reader::start(module.join("pub/rig"))];
+    let readers = [Reader::start(folder.join(&key)), Reader::start(module.join("pub").join(&key))];
     let out = builder.sync(&folder_target);
     assert!(out.contains("3 new, 0 already there, 3 in the new index"), "{out}");
     let out = builder.sync(&rsync_target);
     assert!(out.contains("3 new, 0 already there, 3 in the new index"), "{out}");
     assert!(out.contains("--ignore-existing") && out.contains("--delay-updates"), "rsync commands are printed: {out}");
     let first_seen = readers.map(Reader::finish);
-    assert_published(&folder.join("rig"), &first_round);
-    assert_published(&module.join("pub/rig"), &first_round);
-    let first_index = std::fs::read_to_string(folder.join("rig/Packages")).unwrap();
+    assert_published(&folder.join(&key), &first_round);
+    assert_published(&module.join("pub").join(&key), &first_round);
+    let first_index = std::fs::read_to_string(folder.join(&key).join("Packages")).unwrap();
 
     // Nothing new: nothing uploaded and the index left alone (consumers keep their cached copy).
     let out = builder.sync(&folder_target);
     assert!(out.contains("0 new, 3 already there, 3 in the unchanged index"), "{out}");
-    assert_eq!(std::fs::read_to_string(folder.join("rig/Packages")).unwrap(), first_index);
+    assert_eq!(std::fs::read_to_string(folder.join(&key).join("Packages")).unwrap(), first_index);
 
     builder.build(&["rig/greeter", "rig/beta"]);
     let second_round = local_packages(&builder);
     assert_eq!(second_round.len(), 6, "+ buildtool, greeter, beta: {:?}", second_round.keys());
 
-    let readers = [Reader::start(folder.join("rig")), Reader::start(module.join("pub/rig"))];
+    let readers = [Reader::start(folder.join(&key)), Reader::start(module.join("pub").join(&key))];
     std::thread::sleep(Duration::from_millis(50));
     let out = builder.sync(&folder_target);
     assert!(out.contains("3 new, 3 already there, 6 in the new index"), "{out}");
@@ -457,9 +459,9 @@ fn sync_never_shows_a_package_before_it_is_there() {
         assert_eq!(first.versions, BTreeSet::from([3]), "{what}: the first index, once published");
         assert_eq!(second.versions, BTreeSet::from([3, 6]), "{what}: the old index, then the new one");
     }
-    assert_published(&folder.join("rig"), &second_round);
-    assert_published(&module.join("pub/rig"), &second_round);
-    let second = PackageIndex::parse(&std::fs::read_to_string(folder.join("rig/Packages")).unwrap());
+    assert_published(&folder.join(&key), &second_round);
+    assert_published(&module.join("pub").join(&key), &second_round);
+    let second = PackageIndex::parse(&std::fs::read_to_string(folder.join(&key).join("Packages")).unwrap());
     let first = PackageIndex::parse(&first_index);
     assert!(second.timestamp() > first.timestamp(), "TIMESTAMP moves forward so consumers refetch");
 
@@ -483,7 +485,8 @@ fn sync_never_shows_a_package_before_it_is_there() {
 
 /// Two builders with different packages under the same names (`hello-1-1`, `libgreet-1-1`) publish
 /// to one binhost: nothing is overwritten, the second builder's packages get build id 2, the index
-/// lists all four; then a build with an empty package cache installs from nginx serving the folder.
+/// lists all four; then a build with an empty package cache installs from nginx serving the folder;
+/// then both publish to another rsync folder at the same time, and the index lists all six.
 #[test]
 fn colliding_build_ids_are_renamed_not_overwritten() {
     let started = Instant::now();
@@ -493,10 +496,11 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
     let folder = temp.join("binhost");
     let module = temp.join("rsync-module");
     let (_rsyncd, rsync_url) = rsync_daemon(&temp, &module);
-    let targets = [(folder.as_str().to_owned(), folder.join("rig")), (rsync_url.clone(), module.join("rig"))];
-
     one.build(&["rig/hello"]);
     two.build(&["rig/hello"]);
+    let key = rig_key(&one.cache);
+    assert_eq!(rig_key(&two.cache), key, "the same flags, the same folder name");
+    let targets = [(folder.as_str().to_owned(), folder.join(&key)), (rsync_url.clone(), module.join(&key))];
     let ones = local_packages(&one);
     let twos = local_packages(&two);
     let names: Vec<&String> = ones.keys().collect();
@@ -557,11 +561,8 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
     let consumer = Builder::new(
         &temp,
         "consumer",
-        &format!("\n[[binhost]]\nname = \"e2e\"\nuri = \"http://127.0.0.1:{port}/rig\"\nverify-signature = false\n"),
+        &format!("\n[[binhost]]\nname = \"e2e\"\nuri = \"http://127.0.0.1:{port}/{key}\"\nverify-signature = false\n"),
     );
-    // The planner mounts `<cache>/binhost/<root>` for fetched packages; the executor does not create it
-    // (yet), so the test does.
-    std::fs::create_dir_all(consumer.cache.join("binhost/rig")).unwrap();
     consumer.build(&["rig/hello"]);
     let log = format!("{}\n{}", consumer.log("rig/base"), consumer.log("rig/hello"));
     for cpv in ["dev-libs/libgreet-1", "app-misc/hello-1"] {
@@ -572,11 +573,11 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
     }
     let access = std::fs::read_to_string(&access_log).unwrap();
     eprintln!("nginx access log:\n{access}");
-    assert!(access.contains("\"GET /rig/Packages.gz HTTP/1.1\" 200"), "{access}");
+    assert!(access.contains(&format!("\"GET /{key}/Packages.gz HTTP/1.1\" 200")), "{access}");
     let fetched: Vec<&str> = access
         .lines()
         .filter(|line| line.contains(".gpkg.tar HTTP/1.1\" 200"))
-        .filter_map(|line| line.split("GET /rig/").nth(1)?.split(' ').next())
+        .filter_map(|line| line.split(&format!("GET /{key}/")).nth(1)?.split(' ').next())
         .collect();
     assert_eq!(fetched.len(), 2, "two packages fetched: {access}");
     for path in &fetched {
@@ -586,5 +587,28 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
         fetched.iter().any(|path| path.ends_with("-1-2.gpkg.tar")),
         "the newest instances, published under a new build id, install: {fetched:?}"
     );
+
+    // Two publishers at once on one rsync binhost (each with a package of its own and the two
+    // colliding names): no lock, and still no package lost, every entry listed exactly once.
+    one.build(&["rig/alpha"]);
+    two.build(&["rig/beta"]);
+    let concurrent = format!("{rsync_url}/concurrent");
+    let outputs: Vec<String> = std::thread::scope(|scope| {
+        let handles = [&one, &two].map(|builder| scope.spawn(|| builder.sync(&concurrent)));
+        handles.map(|handle| handle.join().expect("a sync thread")).to_vec()
+    });
+    let dir = module.join("concurrent").join(&key);
+    let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
+    check_index(&dir, &text).unwrap_or_else(|problem| panic!("{problem}\n{text}\n{outputs:#?}"));
+    let (header, count, paths) = portage_reads(&dir.join("Packages"));
+    let unique: BTreeSet<&String> = paths.iter().collect();
+    assert_eq!(unique.len(), paths.len(), "an entry listed twice:\n{text}");
+    assert_eq!((header, count), ("6".to_owned(), 6), "hello and libgreet twice, alpha, beta:\n{text}\n{outputs:#?}");
+    let mut published: Vec<Vec<u8>> = paths.iter().map(|path| std::fs::read(dir.join(path)).unwrap()).collect();
+    published.sort();
+    let mut built: Vec<Vec<u8>> =
+        local_packages(&one).into_values().chain(local_packages(&two).into_values()).collect();
+    built.sort();
+    assert!(published == built, "every package of both builders is published once, under some name");
     eprintln!("colliding_build_ids_are_renamed_not_overwritten: {:.1}s", started.elapsed().as_secs_f64());
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use buildah_gentoo_tests::e2e::{self, Emerged, Finished, Session, Workspace};
+use buildah_gentoo_tests::e2e::{self, rig_key, Emerged, Finished, Session, Workspace};
 use buildah_gentoo_tests::servers::{Certificates, Nginx};
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -20,10 +20,11 @@ const IMAGES: [&str; 2] = ["rig/base", "rig/hello"];
 /// What each image merges: rig/base libgreet, rig/hello hello.
 const PACKAGES: [(&str, &str); 2] = [("rig/base", "dev-libs/libgreet-1"), ("rig/hello", "app-misc/hello-1")];
 
-/// The workspace's settings file: one binhost at `https://HOST/rig`, certificates in `certs_dir`.
-fn write_settings(workspace: &Workspace, host: &str, certs_dir: &Utf8Path) {
+/// The workspace's settings file: one binhost at `https://HOST/KEY` (the rig's package folder),
+/// certificates in `certs_dir`.
+fn write_settings(workspace: &Workspace, host: &str, key: &str, certs_dir: &Utf8Path) {
     let text = format!(
-        "certs-dir = \"{certs_dir}\"\n\n[[binhost]]\nname = \"tls\"\nuri = \"https://{host}/rig\"\nverify-signature = false\n"
+        "certs-dir = \"{certs_dir}\"\n\n[[binhost]]\nname = \"tls\"\nuri = \"https://{host}/{key}\"\nverify-signature = false\n"
     );
     std::fs::write(workspace.root().join(xtask::settings::SETTINGS_FILE), text).unwrap();
 }
@@ -77,7 +78,8 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     build(&session, &workspace, &session.cache_dir()).expect_success();
     let served = temp.join("served");
     session.xtask(&workspace, &["binhost", "sync", "--to", served.as_str()]).expect_success();
-    let published = package_files(&served.join("rig"));
+    let key = rig_key(&session.cache_dir());
+    let published = package_files(&served.join(&key));
     assert_eq!(published.len(), 2, "libgreet and hello are published: {published:?}");
     session.remove_images(&["rig/hello", "rig/base"]);
 
@@ -88,7 +90,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     // Without a client certificate (the CA alone): nginx refuses, the build fails and says why.
     let ca_only = temp.join("ca-only/certs.d");
     certificates.certs_d(&ca_only, host, true, false);
-    write_settings(&workspace, host, &ca_only);
+    write_settings(&workspace, host, &key, &ca_only);
     let refused = build(&session, &workspace, &session.new_cache_dir());
     refused.expect_failure();
     assert_eq!(refused.result_of("rig/base"), Some("FAILED"), "{}", refused.describe());
@@ -119,7 +121,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     // With the client certificate: every package comes from the binhost.
     let certs = temp.join("x509/certs.d");
     let folder = certificates.certs_d(&certs, host, true, true);
-    write_settings(&workspace, host, &certs);
+    write_settings(&workspace, host, &key, &certs);
     let plan = session.xtask(&workspace, &["plan", "rig/hello"]);
     plan.expect_success();
     let mount = format!("source={folder},destination=/run/buildah-gentoo/certs/{host},ro");
@@ -138,20 +140,17 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     eprintln!("nginx access log:\n{access}");
     let accepted: Vec<&str> = access.lines().filter(|line| line.contains("verify=SUCCESS")).collect();
     assert!(
-        accepted.iter().any(|line| line.contains("GET /rig/Packages") && line.contains("\" 200 ")),
+        accepted.iter().any(|line| line.contains(&format!("GET /{key}/Packages")) && line.contains("\" 200 ")),
         "the index was fetched with the client certificate:\n{access}"
     );
     for path in &published {
-        let fetched = accepted
-            .iter()
-            .any(|line| line.contains(&format!("\"GET /rig/{path} HTTP/1.1\" 200 ")) && line.contains("client=\"CN="));
+        let fetched = accepted.iter().any(|line| {
+            line.contains(&format!("\"GET /{key}/{path} HTTP/1.1\" 200 ")) && line.contains("client=\"CN=")
+        });
         assert!(fetched, "{path} was fetched with the client certificate:\n{access}");
     }
-    assert!(
-        package_files(&empty_cache.join("binpkgs/rig")).is_empty(),
-        "nothing was built into the empty cache: {:?}",
-        package_files(&empty_cache.join("binpkgs/rig"))
-    );
+    let built_here = package_files(&empty_cache.join("binpkgs").join(&key));
+    assert!(built_here.is_empty(), "nothing was built into the empty cache: {built_here:?}");
 
     // No file of the certificates folder in any image: their files, every layer, the tool's files.
     let needles = needles_of(&folder);

@@ -58,7 +58,7 @@ fn a_failing_package_keeps_its_build_log_and_a_bad_binary_package_is_named() {
     // fails emerge's checksum and is named.
     ws.edit(ALPHA_RS, "\"app-misc/broken\" => \"fail\"", "\"app-misc/broken\" => \"-fail\"");
     session.xtask(&ws, &["build", "rig/alpha"]).expect_success();
-    let folder = session.cache_dir().join("binpkgs/rig/app-misc/broken");
+    let folder = rig_binpkgs(&session.cache_dir()).join("app-misc/broken");
     let package: Utf8PathBuf = folder
         .read_dir_utf8()
         .unwrap_or_else(|error| panic!("{folder}: {error}"))

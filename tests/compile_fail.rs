@@ -189,7 +189,7 @@ fn invalid_image_specs_do_not_compile() {
     assert_fails(
         "spec",
         r#"
-use image_defs::{atom, image, Action, Parent, Root, Spec, User};
+use image_defs::{atom, image, Action, Parent, Repository, Root, Spec, User};
 
 image! { BadName = Spec { name: "Bad_Name", parent: Parent::Root(Root::Rig), ..Spec::DEFAULT }; }
 image! {
@@ -224,6 +224,17 @@ image! {
     };
 }
 image! { Upward = Spec { name: "upward", workdir: Some("/srv/../etc"), ..Spec::DEFAULT }; }
+image! { Undeclared = Spec { name: "undeclared", packages: &[atom!("sys-apps/busybox::kubler")], ..Spec::DEFAULT }; }
+const KUBLER: Repository = Repository::folder("kubler", "overlays/kubler").checked();
+image! {
+    Twice = Spec {
+        name: "twice",
+        repositories: &[KUBLER, KUBLER],
+        packages: &[atom!("sys-apps/busybox::kubler")],
+        ..Spec::DEFAULT
+    };
+}
+const OUTSIDE: Repository = Repository::folder("outside", "../elsewhere").checked();
 
 fn main() {}
 "#,
@@ -237,6 +248,10 @@ fn main() {}
             "image `full-libs`: invalid action `runtime-libraries`: expected an action of a full image",
             "image `locale`: invalid locale `english`: expected a glibc locale name",
             "image `upward`: invalid workdir `/srv/../etc`: expected a path without `.` or `..` components",
+            "image `undeclared`: invalid atom `sys-apps/busybox::kubler`: expected a repository the image lists in \
+             `repositories` (or `gentoo`)",
+            "image `twice`: invalid repository `kubler`: expected each repository listed once",
+            "invalid repository folder `../elsewhere`: expected an absolute path, or one relative to the workspace root",
         ],
     );
     assert_fails(

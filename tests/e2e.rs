@@ -25,9 +25,9 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| item.to_string()).collect()
 }
 
-/// The binary packages of one package in a cache folder (`binpkgs/rig/CAT/PN/*.gpkg.tar`).
+/// The binary packages of one package in a cache folder (`binpkgs/rig-<flags>/CAT/PN/*.gpkg.tar`).
 fn binpkgs(cache: &camino::Utf8Path, category_package: &str) -> Vec<String> {
-    let dir = cache.join("binpkgs/rig").join(category_package);
+    let dir = rig_binpkgs(cache).join(category_package);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map(|entries| {
             entries

@@ -85,6 +85,8 @@ fn sh_passes_every_value_through_verbatim() {
         (Var("base_digest"), "fake-id".to_owned()),
         (Var("base_id"), "fake-id".to_owned()),
         (Var("inputs"), "fake-id".to_owned()),
+        (Var("binpkg_flags"), "fake-id".to_owned()),
+        (Var("binpkg_key"), "fake-id".to_owned()),
         (Var("run"), "the-run".to_owned()),
         // The script runs in a folder that is no git checkout: no revision.
         (Var("revision"), String::new()),

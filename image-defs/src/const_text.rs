@@ -127,6 +127,16 @@ pub(crate) const fn refuse(image: &str, what: &str, value: &str, expected: &str)
     panic!("{}", msg.as_str())
 }
 
+/// Panics with `invalid {kind} {what} `{value}`: expected {expected}`.
+#[track_caller]
+pub(crate) const fn invalid_value(kind: &str, what: &str, value: &str, expected: &str) -> ! {
+    let msg = ConstText::new().push("invalid ").push(kind).push(" ").push(what).push(" `");
+    let (msg, complete) = msg.push_limited(value, MAX_QUOTED);
+    let msg = if complete { msg } else { msg.push("…") };
+    let msg = msg.push("`: expected ").push(expected);
+    panic!("{}", msg.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

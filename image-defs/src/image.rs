@@ -10,7 +10,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 
 use crate::const_text::{refuse, str_eq};
-use crate::{Atom, PackageKeywords, PackageUse, UseList};
+use crate::{Atom, PackageKeywords, PackageUse, Repository, UseList};
 
 /// An image definition: a type whose spec says everything about the image.
 pub trait Image: Any + Send + Sync {
@@ -50,6 +50,9 @@ pub struct Spec {
     pub builder: Option<Parent>,
     /// A one-line description, shown by `list --json`.
     pub description: &'static str,
+    /// The ebuild repositories besides `gentoo` the image's atoms name (`::name`); see
+    /// [`Repository`]. Mounted with those of its ancestors during the build.
+    pub repositories: &'static [Repository],
     /// The packages to emerge.
     pub packages: &'static [Atom<'static>],
     /// Global USE flags, added to `USE` in the image's make.conf fragment.
@@ -113,6 +116,7 @@ impl Spec {
         layout: Layout::Full,
         builder: None,
         description: "",
+        repositories: &[],
         packages: &[],
         use_flags: UseList::new(""),
         package_use: &[],
@@ -216,6 +220,7 @@ impl Spec {
             i += 1;
         }
         check_actions(name, self.actions);
+        check_repositories(&self);
         let mut i = 0;
         while i < self.actions.len() {
             if let (Layout::Full, Action::RuntimeLibraries(_) | Action::RunInBuilder(_)) =
@@ -232,6 +237,66 @@ impl Spec {
         }
         self
     }
+}
+
+/// Every `::repo` of the image's atoms names `gentoo` or a repository the image lists, each listed
+/// once.
+#[track_caller]
+const fn check_repositories(spec: &Spec) {
+    let name = spec.name;
+    let mut i = 0;
+    while i < spec.repositories.len() {
+        let mut k = 0;
+        while k < i {
+            if str_eq(spec.repositories[k].name, spec.repositories[i].name) {
+                refuse(name, "repository", spec.repositories[i].name, "each repository listed once");
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+    let lists: [&[Atom<'static>]; 4] = [spec.packages, spec.masks, spec.unmasks, spec.provided];
+    let mut l = 0;
+    while l < lists.len() {
+        let mut i = 0;
+        while i < lists[l].len() {
+            check_atom_repository(spec, lists[l][i]);
+            i += 1;
+        }
+        l += 1;
+    }
+    let mut i = 0;
+    while i < spec.package_use.len() {
+        check_atom_repository(spec, spec.package_use[i].atom);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < spec.accept_keywords.len() {
+        check_atom_repository(spec, spec.accept_keywords[i].atom);
+        i += 1;
+    }
+}
+
+#[track_caller]
+const fn check_atom_repository(spec: &Spec, atom: Atom<'static>) {
+    let Some(repo) = atom.repo() else { return };
+    if str_eq(repo, "gentoo") {
+        return;
+    }
+    let mut i = 0;
+    while i < spec.repositories.len() {
+        if str_eq(spec.repositories[i].name, repo) {
+            return;
+        }
+        i += 1;
+    }
+    refuse(
+        spec.name,
+        "atom",
+        atom.as_str(),
+        "a repository the image lists in `repositories` (or `gentoo`): declare it with \
+         `Repository::folder(name, path)` and add it to the spec",
+    );
 }
 
 /// What an image is built on.

@@ -19,6 +19,7 @@ pub mod package_config;
 pub mod registry;
 pub mod release;
 pub mod releases;
+pub mod repository;
 pub mod use_flag;
 
 pub use atom::{Atom, AtomError, Blocker, Operator, SlotOperator};
@@ -30,4 +31,5 @@ pub use keyword::{Keyword, KeywordError};
 pub use package_config::{KeywordList, PackageKeywords, PackageUse, UseList};
 pub use registry::{Registry, RegistryError};
 pub use release::{CatalystOption, Compression, Profile, Release, ReleaseError, Stage, Stages, Subarch};
+pub use repository::{Repository, RepositoryFrom};
 pub use use_flag::{FlagError, UseFlag};

@@ -6,7 +6,7 @@ use std::fmt;
 
 use once_cell::sync::Lazy;
 
-use crate::{Cleanup, Image, Layout, Parent, ParentImage, Root};
+use crate::{Cleanup, Image, Layout, Parent, ParentImage, Repository, Root};
 
 /// All images, validated: names unique and valid, parents present, no cycles.
 pub struct Registry {
@@ -159,7 +159,8 @@ impl Registry {
                 depths[index] = depths[parent] + 1;
             }
         }
-        let problems = check_chain_builders(&images, &parents, &explicit_builders, &builders, &roots);
+        let mut problems = check_chain_builders(&images, &parents, &explicit_builders, &builders, &roots);
+        problems.extend(check_repository_declarations(&images));
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
@@ -247,6 +248,27 @@ impl Registry {
         self.roots[self.index_of(image.name()).expect("image of this registry")]
     }
 
+    /// The extra ebuild repositories a build of the image mounts: its own and those of every image it
+    /// is built on (parents and builders, all the way up), by name.
+    pub fn repositories_of(&self, image: &dyn Image) -> Vec<Repository> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![self.index_of(image.name()).expect("image of this registry")];
+        let mut repositories: Vec<Repository> = Vec::new();
+        while let Some(index) = todo.pop() {
+            if !seen.insert(index) {
+                continue;
+            }
+            for repository in self.images[index].spec().repositories {
+                if !repositories.iter().any(|known| known.name == repository.name) {
+                    repositories.push(*repository);
+                }
+            }
+            todo.extend(dependency_indexes(&self.parents, &self.builders, index));
+        }
+        repositories.sort_by_key(|repository| repository.name);
+        repositories
+    }
+
     /// How many images stand between this one and its root, following parents (0 for an image on a
     /// root).
     pub fn depth(&self, image: &dyn Image) -> usize {
@@ -287,6 +309,31 @@ impl Registry {
     fn index_of(&self, name: &str) -> Option<usize> {
         self.by_name.get(name).copied()
     }
+}
+
+/// One repository name, one source: two images that declare `overlay` from different places would
+/// mount different trees under the same name.
+fn check_repository_declarations(images: &[&'static dyn Image]) -> Vec<String> {
+    let mut first: HashMap<&'static str, (Repository, &'static str)> = HashMap::new();
+    let mut problems = Vec::new();
+    for image in images {
+        for repository in image.spec().repositories {
+            match first.get(repository.name) {
+                None => {
+                    first.insert(repository.name, (*repository, image.name()));
+                }
+                Some((known, by)) if known.source != repository.source => problems.push(format!(
+                    "repository `{}` is declared twice with different sources: {} by image `{by}`, {} by image `{}`",
+                    repository.name,
+                    known.source,
+                    repository.source,
+                    image.name()
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    problems
 }
 
 fn type_id_of(image: &dyn Image) -> TypeId {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod execute;
 pub mod hash;
 pub mod package_list;
+pub mod pipeline;
 pub mod plan;
 pub mod prerequisites;
 pub mod sbom;

@@ -153,3 +153,24 @@ pub fn spdx_validator(sh: &Shell, work_dir: &Utf8Path) -> Result<(Utf8PathBuf, U
     cmd!(sh, "{python} -c {extract} {wheels} {schema}").run().context("unpacking the SPDX 2.3 schema")?;
     Ok((python, schema))
 }
+
+/// `check-jsonschema` (PyPI), which validates CI files against the schemas it ships
+/// (`--builtin-schema vendor.gitlab-ci`, `vendor.github-workflows`): a venv under `work_dir`. Returns
+/// the command's path; the venv's `python3` next to it reads YAML (ruamel.yaml comes with it).
+pub fn ci_schema_validator(sh: &Shell, work_dir: &Utf8Path) -> Result<Utf8PathBuf> {
+    let venv = work_dir.join("ci-schema-venv");
+    let check = venv.join("bin/check-jsonschema");
+    if cmd!(sh, "{check} --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(check);
+    }
+    if !is_installed("python3") {
+        bail!("python3 is missing: install it (Debian: `apt-get install python3 python3-venv`)");
+    }
+    eprintln!("installing check-jsonschema from PyPI into {venv}");
+    cmd!(sh, "python3 -m venv {venv}").run().context("creating a venv (Debian: `apt-get install python3-venv`)")?;
+    let python = venv.join("bin/python3");
+    cmd!(sh, "{python} -m pip install --quiet check-jsonschema")
+        .run()
+        .context("installing check-jsonschema from PyPI")?;
+    Ok(check)
+}

@@ -80,6 +80,10 @@ pub struct Settings {
     pub source: Option<String>,
     /// How many date tags (`:YYYYMMDD`) of each image `clean` keeps, the newest.
     pub keep_dates: usize,
+    /// The container image the jobs of generated CI pipelines run in (`cargo xtask ci gitlab|github`):
+    /// GitLab's `image:`, GitHub's `container:`. `None`: the jobs name no image (GitLab shell
+    /// executors, GitHub runners as they are).
+    pub ci_image: Option<String>,
 }
 
 /// A remote binary package host.
@@ -367,6 +371,11 @@ settings_layer! {
         /// How many date tags of each image `clean` keeps (file only).
         #[arg(skip)]
         pub keep_dates: Option<usize>,
+
+        // CI pipelines.
+        /// The image generated CI jobs run in (file, `BUILDAH_GENTOO_CI_IMAGE`).
+        #[arg(skip)]
+        pub ci_image: Option<String>,
     }
 }
 
@@ -405,6 +414,7 @@ impl SettingsLayer {
             omit_history,
             source,
             keep_dates,
+            ci_image,
         } = self;
         let catalyst_options = match catalyst_options {
             None => defaults.catalyst_options,
@@ -444,6 +454,7 @@ impl SettingsLayer {
             omit_history: omit_history.unwrap_or(defaults.omit_history),
             source: source.or(defaults.source),
             keep_dates: keep_dates.unwrap_or(defaults.keep_dates),
+            ci_image: ci_image.or(defaults.ci_image),
         })
     }
 }
@@ -508,6 +519,8 @@ impl SettingsArgs {
         layer.catalyst_load_average = whole_number("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE")?;
         layer.catalyst_envscript = env("BUILDAH_GENTOO_CATALYST_ENVSCRIPT").map(Utf8PathBuf::from);
         layer.catalyst_distdir = env("BUILDAH_GENTOO_CATALYST_DISTDIR").map(Utf8PathBuf::from);
+        // CI systems define a variable nobody set as empty: that is no image.
+        layer.ci_image = env("BUILDAH_GENTOO_CI_IMAGE").filter(|value| !value.is_empty());
         if let Some(value) = env("SOURCE_DATE_EPOCH").filter(|value| !value.is_empty()) {
             let epoch = value.trim().parse().map_err(|_| {
                 anyhow::anyhow!("SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01")
@@ -547,6 +560,7 @@ impl Settings {
             omit_history: false,
             source: None,
             keep_dates: 3,
+            ci_image: None,
         }
     }
 
@@ -707,6 +721,11 @@ impl Settings {
                 );
             }
         }
+        if let Some(image) = &self.ci_image {
+            if image.is_empty() || image.contains(|c: char| c.is_whitespace() || c.is_control()) {
+                bail!("ci-image `{image}` must be an image reference without spaces, e.g. `docker.io/library/rust:1`");
+            }
+        }
         if self.source_date_epoch.is_some_and(|epoch| epoch < 0) {
             bail!("source-date-epoch must not be before 1970-01-01");
         }
@@ -794,6 +813,16 @@ mod tests {
         assert!(format!("{:#}", error.unwrap_err()).contains("must be an absolute path"));
         assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_JOBS", "0")], SettingsArgs::default()).is_err());
         assert!(load(None, &[("BUILDAH_GENTOO_CATALYST_LOAD_AVERAGE", "2.5")], SettingsArgs::default()).is_err());
+    }
+
+    #[test]
+    fn ci_image_from_file_or_env_an_empty_variable_is_unset() {
+        assert_eq!(load(None, &[("BUILDAH_GENTOO_CI_IMAGE", "")], SettingsArgs::default()).unwrap().ci_image, None);
+        let file = "ci-image = \"docker.io/library/rust:1\"\n";
+        let settings = load(Some(file), &[("BUILDAH_GENTOO_CI_IMAGE", "")], SettingsArgs::default()).unwrap();
+        assert_eq!(settings.ci_image.as_deref(), Some("docker.io/library/rust:1"));
+        let error = load(Some("ci-image = \"rust 1\"\n"), &[], SettingsArgs::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("ci-image `rust 1` must be an image reference"), "{error:#}");
     }
 
     #[test]
@@ -1017,6 +1046,14 @@ mod tests {
                 flag: None,
                 expected: ["/var/tmp/catalyst", "/file", "/env", "/env"],
                 get: |s| s.catalyst_storedir.to_string(),
+            },
+            // CI pipelines: no flag.
+            Key {
+                file: "ci-image = \"file/ci:1\"",
+                env: Some(("BUILDAH_GENTOO_CI_IMAGE", "env/ci:2")),
+                flag: None,
+                expected: ["None", "Some(\"file/ci:1\")", "Some(\"env/ci:2\")", "Some(\"env/ci:2\")"],
+                get: |s| format!("{:?}", s.ci_image),
             },
             // Reproducibility: no flag.
             Key {

@@ -64,6 +64,25 @@ pub fn edited_cargo_target_dir() -> Utf8PathBuf {
     workspace_root().join("target/e2e-target-edited")
 }
 
+/// The binary package folder the rig's builds use in `cache`: the one `binpkgs/rig-<flags hash>`
+/// (every rig image builds with the same flags). Panics, listing what is there, unless there is
+/// exactly one.
+pub fn rig_binpkgs(cache: &Utf8Path) -> Utf8PathBuf {
+    cache.join("binpkgs").join(rig_key(cache))
+}
+
+/// The name of that folder (`rig-<flags hash>`): the root key `binhost sync` publishes it under.
+pub fn rig_key(cache: &Utf8Path) -> String {
+    let binpkgs = cache.join("binpkgs");
+    let keys: Vec<String> = binpkgs
+        .read_dir_utf8()
+        .map(|entries| entries.flatten().map(|entry| entry.file_name().to_owned()).collect())
+        .unwrap_or_default();
+    let rig: Vec<&String> = keys.iter().filter(|key| key.starts_with("rig-")).collect();
+    assert_eq!(rig.len(), 1, "one rig package folder in {binpkgs}: {keys:?}");
+    rig[0].clone()
+}
+
 /// The folder of the suite's shared state (the rig root's debootstrap cache).
 pub fn e2e_dir() -> Utf8PathBuf {
     workspace_root().join("target/e2e")

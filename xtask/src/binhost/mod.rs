@@ -18,6 +18,7 @@
 //! Signing (`FEATURES=binpkg-signing`) happens when portage writes the package, inside the build with
 //! a gpg key; publishing copies the signed files as they are and does not sign.
 
+pub mod fragments;
 pub mod index;
 pub mod plan;
 pub mod sync;

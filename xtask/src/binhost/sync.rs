@@ -16,10 +16,11 @@
 //!    or the new one.
 //!
 //! Folder targets are locked (flock(2) on the package folder) for the whole sync, so two publishers
-//! on one machine or one shared mount take turns. rsync has no lock: publishers that share an rsync
-//! binhost must not sync at the same time (one would drop the other's new entries from the index; the
-//! packages stay and the next sync of their builder indexes them again). A package file that appears
-//! on the binhost during our upload is never overwritten: the sync stops before writing the index.
+//! on one machine or one shared mount take turns. rsync has no lock: there each publisher also
+//! uploads its view of the index as a fragment of its own and rebuilds the index from all fragments
+//! until a round finds no new one (see [`super::fragments`] for why no entry is lost). A package file
+//! that appears on the binhost during our upload is never overwritten: the sync plans again (ours
+//! takes the next build id), a few times at most.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -31,6 +32,7 @@ use anyhow::{bail, Context, Result};
 use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{cmd, Shell};
 
+use super::fragments;
 use super::index::PackageIndex;
 use super::plan::{self, FolderState, PublishPlan, Upload};
 use super::target::{self, Target};
@@ -86,16 +88,59 @@ pub fn sync_folder(sh: &Shell, pkgdir: &Utf8Path, key: &str, target: &Target, dr
 
     let remote_target = target.join(key);
     let transport = Transport::open(sh, &remote_target, dry_run)?;
+    // A package that appears on the binhost while ours uploads (another publisher, same name) stops
+    // the upload before the index; planning again gives ours the next free build id.
+    let mut attempt = 1;
+    loop {
+        match sync_once(&transport, &pkgdir, &local, key, &remote_target, dry_run) {
+            Err(error) if attempt < MAX_ATTEMPTS && error.downcast_ref::<AppearedMeanwhile>().is_some() => {
+                eprintln!("{error:#}; planning again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// How many times a sync plans again after another publisher took a name it was uploading.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Packages that appeared on the binhost while we uploaded them (left as they are).
+#[derive(Debug)]
+struct AppearedMeanwhile(Vec<String>);
+
+impl std::fmt::Display for AppearedMeanwhile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "these packages appeared on the binhost while we published (another builder syncing at the same time?) \
+             and were left as they are: {}",
+            self.0.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for AppearedMeanwhile {}
+
+/// One round: read the binhost, plan, upload, index.
+fn sync_once(
+    transport: &Transport,
+    pkgdir: &Utf8Path,
+    local: &FolderState,
+    key: &str,
+    remote_target: &Target,
+    dry_run: bool,
+) -> Result<KeyReport> {
     let remote = transport.state().with_context(|| format!("reading the binhost {remote_target}"))?;
 
     let mut equal = BTreeSet::new();
-    for (local_path, remote_path) in plan::content_checks(&local, &remote) {
+    for (local_path, remote_path) in plan::content_checks(local, &remote) {
         if transport.same_content(&pkgdir.join(&local_path), &remote_path)? {
             equal.insert((local_path, remote_path));
         }
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let plan = plan::plan(&local, &remote, &equal, now);
+    let plan = plan::plan(local, &remote, &equal, now);
 
     let mut report = KeyReport {
         key: key.to_owned(),
@@ -114,7 +159,7 @@ pub fn sync_folder(sh: &Shell, pkgdir: &Utf8Path, key: &str, target: &Target, dr
     if plan.uploads.is_empty() && !plan.index_changed {
         return Ok(report);
     }
-    transport.publish(&pkgdir, &plan).with_context(|| format!("publishing {pkgdir} to {remote_target}"))?;
+    transport.publish(pkgdir, &plan).with_context(|| format!("publishing {pkgdir} to {remote_target}"))?;
     Ok(report)
 }
 
@@ -257,9 +302,9 @@ impl<'a> Transport<'a> {
         let staging = Utf8Path::from_path(staging.path()).context("temporary folder is not UTF-8")?;
         let index_dir = staging.join("index");
         std::fs::create_dir(&index_dir)?;
-        let index_files = write_index(self.shell(), &index_dir, &plan.index_text())?;
         match self {
             Transport::Folder { root, .. } => {
+                let index_files = write_index(self.shell(), &index_dir, &plan.index_text())?;
                 let mut dirs = BTreeSet::new();
                 for upload in &plan.uploads {
                     let dest = root.join(&upload.remote);
@@ -292,14 +337,16 @@ impl<'a> Transport<'a> {
                         .filter(|path| !sent.contains(path))
                         .collect();
                     if !skipped.is_empty() {
-                        bail!(
-                            "these packages appeared on the binhost while we published (another builder syncing at \
-                             the same time?) and were left as they are: {}; the index was not changed, sync again",
-                            skipped.join(", ")
-                        );
+                        return Err(AppearedMeanwhile(skipped.into_iter().map(str::to_owned).collect()).into());
                     }
                 }
-                run(sh, &target::rsync_index(&index_files, url), false)?;
+                // Our view of the index as a fragment of our own, then the index rebuilt from every
+                // publisher's fragments (see `fragments`: concurrent publishers lose no entry).
+                let fragment = staging.join(fragments::fragment_name(plan.index.timestamp().unwrap_or(0)));
+                std::fs::write(&fragment, plan.index_text()).with_context(|| format!("writing {fragment}"))?;
+                run(sh, &target::rsync_fragment(&fragment, url), false)?;
+                let store = RsyncStore { sh, url, staging: staging.to_owned() };
+                fragments::publish_index(&store, plan.index.timestamp().unwrap_or(0), Some(&plan.index))?;
             }
         }
         Ok(())
@@ -309,6 +356,66 @@ impl<'a> Transport<'a> {
         match self {
             Transport::Folder { sh, .. } | Transport::Rsync { sh, .. } => sh,
         }
+    }
+}
+
+/// An rsync binhost's fragments, files and index (see [`fragments`]).
+struct RsyncStore<'a> {
+    sh: &'a Shell,
+    url: &'a str,
+    /// Where downloaded fragments and written indexes are staged.
+    staging: Utf8PathBuf,
+}
+
+impl RsyncStore<'_> {
+    fn listing(&self) -> Result<Vec<(String, u64)>> {
+        let argv = target::rsync_list(self.url);
+        let (program, args) = argv.split_first().expect("argv");
+        let text =
+            cmd!(self.sh, "{program} {args...}").quiet().read().with_context(|| format!("listing {}", self.url))?;
+        target::parse_listing(&text)
+    }
+}
+
+impl fragments::FragmentStore for RsyncStore<'_> {
+    fn fragment_names(&self) -> Result<Vec<String>> {
+        let prefix = format!("{}/", fragments::FOLDER);
+        let mut names: Vec<String> = self
+            .listing()?
+            .into_iter()
+            .filter_map(|(path, _)| path.strip_prefix(&prefix).map(str::to_owned))
+            .filter(|name| !name.contains('/') && !name.starts_with('.'))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn read_fragments(&self) -> Result<BTreeMap<String, PackageIndex>> {
+        let dir = tempfile::tempdir_in(&self.staging).context("creating a temporary folder")?;
+        let dir = Utf8Path::from_path(dir.path()).context("temporary folder is not UTF-8")?;
+        run(self.sh, &target::rsync_fetch_fragments(self.url, dir), true)?;
+        let mut fragments = BTreeMap::new();
+        for entry in dir.read_dir_utf8().with_context(|| format!("reading {dir}"))? {
+            let entry = entry.with_context(|| format!("reading {dir}"))?;
+            if entry.file_name().starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).with_context(|| format!("reading {}", entry.path()))?;
+            fragments.insert(entry.file_name().to_owned(), PackageIndex::parse(&text));
+        }
+        Ok(fragments)
+    }
+
+    fn files(&self) -> Result<BTreeMap<String, u64>> {
+        Ok(self.listing()?.into_iter().filter(|(path, _)| plan::is_package_file(path)).collect())
+    }
+
+    fn write_index(&self, index: &PackageIndex) -> Result<()> {
+        let dir = tempfile::tempdir_in(&self.staging).context("creating a temporary folder")?;
+        let dir = Utf8Path::from_path(dir.path()).context("temporary folder is not UTF-8")?;
+        let files = write_index(self.sh, dir, &index.render())?;
+        run(self.sh, &target::rsync_index(&files, self.url), false)?;
+        Ok(())
     }
 }
 

@@ -131,6 +131,21 @@ pub fn rsync_index(files: &[Utf8PathBuf], url: &str) -> Vec<String> {
         .collect()
 }
 
+/// Uploads one index fragment into the package folder's `Packages.d/` (made when missing); the
+/// receiver writes it under a temporary name and renames it, so no one reads half a fragment.
+pub fn rsync_fragment(file: &Utf8Path, url: &str) -> Vec<String> {
+    ["rsync", "--times", "--mkpath", "--chmod=F644"]
+        .into_iter()
+        .map(String::from)
+        .chain([file.to_string(), format!("{}{}/", dir_arg(url), super::fragments::FOLDER)])
+        .collect()
+}
+
+/// Copies every fragment of the package folder into `dest`.
+pub fn rsync_fetch_fragments(url: &str, dest: &Utf8Path) -> Vec<String> {
+    vec!["rsync".into(), "--recursive".into(), format!("{}{}/", dir_arg(url), super::fragments::FOLDER), dir_src(dest)]
+}
+
 /// Files of an `rsync --list-only --no-human-readable --recursive` listing: path → size.
 /// Lines look like `-rw-r--r--          10240 2026/11/23 21:44:06 app-misc/hello/hello-1-1.gpkg.tar`.
 pub fn parse_listing(text: &str) -> Result<Vec<(String, u64)>> {

@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use xshell::Shell;
 
 use super::Context;
-use crate::execute::{prepare, BuildRequest, Executor};
+use crate::execute::{prepare, BuildRequest, Executor, Output};
 use crate::plan::script;
 use crate::prerequisites;
 
@@ -42,10 +42,14 @@ pub struct BuildArgs {
     /// Then push the named images (every image with `--all`) to the registry, like `cargo xtask push`.
     #[arg(long)]
     pub push: bool,
+    /// First take from the registry what is built there already: an image whose input hash the
+    /// registry has (`<image>:inputs-<hash>`, as CI jobs push it) is pulled instead of built.
+    #[arg(long)]
+    pub remote_check: bool,
 }
 
 pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
-    if args.push {
+    if args.push || args.remote_check {
         crate::plan::push::registry(&context.settings)?; // before a long build, not after
     }
     let registry = context.registry;
@@ -67,6 +71,16 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     prerequisites::ensure(&sh, prerequisites::BUILD_TOOLS)?;
+    if args.remote_check && !args.force {
+        prerequisites::ensure(&sh, super::push::PUSH_TOOLS)?;
+        crate::execute::remote_check::take_from_registry(
+            &sh,
+            &context.workspace,
+            &context.settings,
+            registry,
+            &images,
+        )?;
+    }
     let executor = Executor { workspace: &context.workspace, settings: &context.settings, registry };
     let request = BuildRequest {
         images,
@@ -74,7 +88,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         jobs: usize::from(args.jobs),
         keep_failed: args.keep_failed,
         keep_going: args.keep_going,
-        json: args.json,
+        output: if args.json { Output::Json } else { Output::Human },
     };
     let summary = executor.build(&sh, &request)?;
     if summary.interrupted {

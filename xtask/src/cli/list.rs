@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Action, Image, Layout, Root};
+use image_defs::{Action, Image, Layout, RepositoryFrom, Root};
 use serde::Serialize;
 
 use super::Context;
@@ -23,6 +23,8 @@ struct ImageSummary {
     layout: &'static str,
     /// Where a minimal image's packages are emerged; `null` for full images.
     builder: Option<ParentSummary>,
+    /// The extra ebuild repositories its build mounts (its own and its ancestors').
+    repositories: Vec<RepositorySummary>,
     packages: Vec<String>,
     #[serde(rename = "use")]
     use_flags: Vec<String>,
@@ -43,6 +45,17 @@ enum ParentSummary {
     Registry(&'static str),
     Tarball(&'static str),
     Rig,
+}
+
+#[derive(Serialize)]
+struct RepositorySummary {
+    name: &'static str,
+    /// A folder (absolute, or relative to the workspace root), or `null`.
+    folder: Option<&'static str>,
+    /// An image reference, or `null`.
+    image: Option<&'static str>,
+    /// Where builds mount it.
+    location: String,
 }
 
 #[derive(Serialize)]
@@ -70,6 +83,22 @@ pub fn run(context: &Context, args: &ListArgs) -> Result<ExitCode> {
                 Layout::Minimal => "minimal",
             },
             builder: registry.builder_of(image).map(|builder| summary(builder, registry.builder_image(image))),
+            repositories: registry
+                .repositories_of(image)
+                .into_iter()
+                .map(|repository| RepositorySummary {
+                    name: repository.name,
+                    folder: match repository.source {
+                        RepositoryFrom::Folder(path) => Some(path),
+                        RepositoryFrom::Image(_) => None,
+                    },
+                    image: match repository.source {
+                        RepositoryFrom::Image(reference) => Some(reference),
+                        RepositoryFrom::Folder(_) => None,
+                    },
+                    location: repository.location().to_string(),
+                })
+                .collect(),
             packages: image.spec().packages.iter().map(ToString::to_string).collect(),
             use_flags: image.spec().use_flags.iter().map(|flag| flag.to_string()).collect(),
             package_use: image

@@ -4,12 +4,16 @@
 pub mod atom;
 mod bench;
 mod binhost;
+mod binpkg_folder;
 mod build;
+mod builder_image;
 mod catalyst;
+pub mod ci;
 mod clean;
 pub mod graph;
 mod inputs;
 mod list;
+mod pipeline;
 mod plan;
 mod push;
 mod sbom;
@@ -49,6 +53,9 @@ pub enum Commands {
     Atom(atom::AtomArgs),
     /// Build images with buildah.
     Build(build::BuildArgs),
+    /// Build the builder image (`<namespace>/builder`): Debian with buildah, skopeo, rsync and the
+    /// driver, the job image of CI pipelines.
+    BuilderImage(builder_image::BuilderImageArgs),
     /// Publish the local binary packages to a binhost.
     Binhost(binhost::BinhostArgs),
     /// Push built images to the registry: content first, then the moving tags.
@@ -60,10 +67,15 @@ pub enum Commands {
     /// than the newest `keep-dates`, containers kept by `--keep-failed` whose process is gone, build
     /// contexts and logs of images no longer defined.
     Clean(clean::CleanArgs),
+    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one, `ci job` / `ci root`
+    /// are what its jobs run.
+    Ci(ci::CiArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Print an input hash from its parts (a step of plan scripts whose parent is built when they run).
     Inputs(inputs::InputsArgs),
+    /// Make the binary package folder for a build's flags and print its name (a step of plan scripts).
+    BinpkgFolder(binpkg_folder::BinpkgFolderArgs),
     /// Print the SPDX 2.3 bill of materials of a built image (from the image).
     Sbom(sbom::SbomArgs),
     /// Install what the tests need (Debian, as root) and run every test, end-to-end ones included.
@@ -97,6 +109,7 @@ impl Cli {
         match &self.command {
             Commands::Atom(args) => return atom::run(args),
             Commands::Inputs(args) => return inputs::run(args),
+            Commands::BinpkgFolder(args) => return binpkg_folder::run(args),
             _ => {}
         }
         let context = Context::load(&self.settings)?;
@@ -105,6 +118,7 @@ impl Cli {
             Commands::Plan(args) => plan::run(&context, &args),
             Commands::Graph(args) => graph::run(&context, &args),
             Commands::Build(args) => build::run(&context, &args),
+            Commands::BuilderImage(args) => builder_image::run(&context, &args),
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),
             Commands::Catalyst(args) => catalyst::run(&context, &args),
@@ -112,7 +126,8 @@ impl Cli {
             Commands::Test(args) => test::run(&context, &args),
             Commands::Bench(args) => bench::run(&context, &args),
             Commands::Clean(args) => clean::run(&context, &args),
-            Commands::Atom(_) | Commands::Inputs(_) => unreachable!("handled above"),
+            Commands::Ci(args) => ci::run(&context, &args),
+            Commands::Atom(_) | Commands::Inputs(_) | Commands::BinpkgFolder(_) => unreachable!("handled above"),
         }
     }
 }

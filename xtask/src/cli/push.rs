@@ -9,7 +9,7 @@ use crate::plan::push as planner;
 use crate::prerequisites::{self, Tool};
 
 /// What a push needs: buildah uploads the content, skopeo moves the tags.
-const PUSH_TOOLS: &[Tool] = &[
+pub(super) const PUSH_TOOLS: &[Tool] = &[
     Tool { command: "buildah", debian_package: "buildah", why: "pushes the images' content" },
     Tool { command: "skopeo", debian_package: "skopeo", why: "points the moving tags at the pushed digest" },
 ];
@@ -60,7 +60,7 @@ fn push(context: &Context, names: &[&str], dry_run: bool) -> Result<ExitCode> {
         print!("{}", planner::render(&plan, &names.join(" ")));
         return Ok(ExitCode::SUCCESS);
     }
-    match executor::push(&sh, &context.workspace, &context.settings, &plan) {
+    match executor::push(&sh, &context.workspace, &context.settings, &plan, false) {
         Ok(pushed) => {
             for pushed in pushed {
                 println!("{}", pushed.reference);

@@ -27,12 +27,14 @@ pub fn run(context: &Context, args: &TestArgs) -> Result<ExitCode> {
     let work_dir = context.workspace.join(&context.settings.work_dir);
     let python = prerequisites::portage_python(&sh, &work_dir)?;
     let (spdx_python, spdx_schema) = prerequisites::spdx_validator(&sh, &work_dir)?;
+    let check_jsonschema = prerequisites::ci_schema_validator(&sh, &work_dir)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let extra = &args.cargo_args;
     let mut command: std::process::Command = cmd!(sh, "{cargo} test --workspace --no-fail-fast {extra...}")
         .env("PORTAGE_PYTHON", python.as_str())
         .env("SPDX_PYTHON", spdx_python.as_str())
         .env("SPDX_SCHEMA", spdx_schema.as_str())
+        .env("CHECK_JSONSCHEMA", check_jsonschema.as_str())
         .env("INSTA_UPDATE", "no")
         .env("BUILDAH_ISOLATION", context.settings.isolation.as_str())
         .into();

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use camino::Utf8Path;
-use image_defs::{Image, Registry, Root};
+use image_defs::{Image, Registry, RepositoryFrom, Root};
 use xshell::Shell;
 
 use crate::hash::{file_hash, tree_hash};
@@ -44,6 +44,7 @@ pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
             String::new()
         },
         main: if uses_main { main_repository_identity(settings, &storage) } else { String::new() },
+        extra: extra_repository_identities(workspace, registry, images, &storage)?,
     };
     Ok(PlanInputs {
         registry,
@@ -74,6 +75,54 @@ fn main_repository_identity(settings: &Settings, storage: &ImageIndex) -> String
             format!("image {reference} {}", storage.id(reference).unwrap_or("not pulled"))
         }
     }
+}
+
+/// The identities of the extra repositories the images mount, by name: a folder's content hash (its
+/// `profiles/repo_name` must be the declared name), or an image's id.
+fn extra_repository_identities(
+    workspace: &Utf8Path,
+    registry: &Registry,
+    images: &[&'static dyn Image],
+    storage: &ImageIndex,
+) -> Result<BTreeMap<&'static str, String>> {
+    let mut identities = BTreeMap::new();
+    for image in images {
+        for repository in registry.repositories_of(*image) {
+            if identities.contains_key(repository.name) {
+                continue;
+            }
+            let identity = match repository.source {
+                RepositoryFrom::Folder(path) => {
+                    let folder = workspace.join(path);
+                    let declared = repository.name;
+                    let repo_name = folder.join("profiles/repo_name");
+                    let found = std::fs::read_to_string(&repo_name).with_context(|| {
+                        format!(
+                            "image `{}`: repository `{declared}` should be an ebuild repository in {folder}, \
+                             but {repo_name} cannot be read",
+                            image.name()
+                        )
+                    })?;
+                    if found.trim() != declared {
+                        bail!(
+                            "image `{}`: repository `{declared}` in {folder} calls itself `{}` \
+                             (profiles/repo_name); expected `{declared}`",
+                            image.name(),
+                            found.trim()
+                        );
+                    }
+                    let hash =
+                        tree_hash(&folder).with_context(|| format!("hashing repository `{declared}` in {folder}"))?;
+                    format!("folder {path} {hash}")
+                }
+                RepositoryFrom::Image(reference) => {
+                    format!("image {reference} {}", storage.id(reference).unwrap_or("not pulled"))
+                }
+            };
+            identities.insert(repository.name, identity);
+        }
+    }
+    Ok(identities)
 }
 
 /// The SHA-256 of every file the images copy in (their own files, and the site CA where they trust

@@ -3,12 +3,17 @@
 //! images in dependency order (up to `jobs` at once), skipping those whose input hash is unchanged,
 //! logging each image to its own file and leaving nothing behind when a build fails or is interrupted.
 
+pub mod binpkg_cache;
+pub mod builder_image;
 pub mod catalyst;
+pub mod ci_job;
 pub mod clean;
 pub mod image_file;
 pub mod inputs;
 pub mod interrupt;
 pub mod push;
+pub mod remote;
+pub mod remote_check;
 pub mod rig_root;
 pub mod root_import;
 pub mod runner;
@@ -40,8 +45,19 @@ pub struct BuildRequest {
     pub jobs: usize,
     pub keep_failed: bool,
     pub keep_going: bool,
-    /// Progress goes to standard error (standard output carries the JSON summary).
-    pub json: bool,
+    /// Where progress and the summary go.
+    pub output: Output,
+}
+
+/// Where a build reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Progress and the summary table on standard output.
+    Human,
+    /// The JSON summary on standard output, everything else on standard error (`build --json`).
+    Json,
+    /// Everything on standard error: the caller prints its own result (`ci job`).
+    Stderr,
 }
 
 /// A command's plan and the inputs it was made from.
@@ -103,7 +119,7 @@ impl Executor<'_> {
         interrupt::install();
         let started = Instant::now();
         let prepared = prepare(sh, self.workspace, self.settings, self.registry, &request.images, request.force, true)?;
-        self.prepare_caches(&request.images)?;
+        self.prepare_caches()?;
         self.run_plan(sh, request, &prepared, started)
     }
 
@@ -121,8 +137,10 @@ impl Executor<'_> {
             setup.clean_up(false);
             bail!("set-up failed at `{}`: {}; log {}", failure.command, failure.reason, setup.log_path());
         }
-        let shared_vars: Vec<(plan::Var, String)> = [plan::step::REPOSITORY_MOUNT, plan::step::REVISION]
-            .into_iter()
+        // What the set-up assigns (the revision, where repository images are mounted) every image uses.
+        let shared_vars: Vec<(plan::Var, String)> = setup_steps
+            .iter()
+            .filter_map(|step| step.command().assign)
             .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
             .collect();
         let index = Mutex::new(inputs.storage.clone());
@@ -140,11 +158,13 @@ impl Executor<'_> {
         summary.seconds = started.elapsed().as_secs_f64();
         let path = self.log_dir().join("summary.json");
         std::fs::write(&path, summary.to_json()).with_context(|| format!("writing {path}"))?;
-        if request.json {
-            println!("{}", summary.to_json());
-            eprint!("{}", summary.table());
-        } else {
-            print!("{}", summary.table());
+        match request.output {
+            Output::Human => print!("{}", summary.table()),
+            Output::Json => {
+                println!("{}", summary.to_json());
+                eprint!("{}", summary.table());
+            }
+            Output::Stderr => eprint!("{}", summary.table()),
         }
         let done: Vec<&str> = summary
             .images
@@ -179,11 +199,11 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// Binary packages of `image`'s root that portage renamed `*._checksum_failure_*` since `since`.
-    fn checksum_failures(&self, image: &str, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
-        let Some(image) = self.registry.get(image) else { return Vec::new() };
-        let folder = self.settings.cache_dir.join("binpkgs").join(plan::binpkg_key(self.registry.root_of(image)));
-        renamed_since(folder, true, since)
+    /// Binary packages of the build's folder (`key`, as its run assigned it) that portage renamed
+    /// `*._checksum_failure_*` since `since`.
+    fn checksum_failures(&self, key: Option<&str>, since: std::time::SystemTime) -> Vec<Utf8PathBuf> {
+        let Some(key) = key else { return Vec::new() };
+        renamed_since(self.settings.cache_dir.join("binpkgs").join(key), true, since)
     }
 
     /// Distfiles portage refused since `since`: a fetched file whose size or digests differ from its
@@ -192,20 +212,11 @@ impl Executor<'_> {
         renamed_since(self.settings.cache_dir.join("distfiles"), false, since)
     }
 
-    /// The binary package and distfiles folders must exist to be mounted.
-    fn prepare_caches(&self, images: &[&'static dyn Image]) -> Result<()> {
-        let mut folders = vec![self.settings.cache_dir.join("distfiles")];
-        for image in images {
-            let key = plan::binpkg_key(self.registry.root_of(*image));
-            folders.push(self.settings.cache_dir.join("binpkgs").join(&key));
-            if !self.settings.binhosts.is_empty() {
-                folders.push(self.settings.cache_dir.join("binhost").join(&key));
-            }
-        }
-        for folder in folders {
-            std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))?;
-        }
-        Ok(())
+    /// The distfiles folder must exist to be mounted (a step of each build makes its binary package
+    /// folders, see [`binpkg_cache`]).
+    fn prepare_caches(&self) -> Result<()> {
+        let folder = self.settings.cache_dir.join("distfiles");
+        std::fs::create_dir_all(&folder).with_context(|| format!("creating the cache folder {folder}"))
     }
 
     fn build_one(
@@ -313,7 +324,8 @@ impl Executor<'_> {
             };
             let (checksum_failures, distfile_failures) = if failure.kind == "run" && failure.command.contains("emerge")
             {
-                (self.checksum_failures(&plan.name, build_started), self.distfile_failures(build_started))
+                let key = runner.var(plan::binpkg_cache::BINPKG_KEY);
+                (self.checksum_failures(key, build_started), self.distfile_failures(build_started))
             } else {
                 Default::default()
             };
@@ -455,12 +467,12 @@ fn checksum_failed_package(file: &Utf8Path) -> String {
     }
 }
 
-/// A progress line: on standard output, or standard error when standard output carries JSON.
+/// A progress line: on standard output, or standard error when standard output carries a result.
 fn say(request: &BuildRequest, line: &str) {
-    if request.json {
-        eprintln!("{line}");
-    } else {
+    if request.output == Output::Human {
         println!("{line}");
+    } else {
+        eprintln!("{line}");
     }
 }
 

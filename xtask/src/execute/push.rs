@@ -47,7 +47,15 @@ pub fn local_images(sh: &Shell, settings: &Settings, names: &[&str]) -> Result<V
 }
 
 /// Runs the push plan; stops at the first image that cannot be pushed, saying what to do.
-pub fn push(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &PushPlan) -> Result<Vec<Pushed>> {
+/// Progress goes to standard output, or with `progress_to_stderr` to standard error (the caller's
+/// standard output carries its result).
+pub fn push(
+    sh: &Shell,
+    workspace: &Utf8Path,
+    settings: &Settings,
+    plan: &PushPlan,
+    progress_to_stderr: bool,
+) -> Result<Vec<Pushed>> {
     interrupt::install();
     let host = registry_host(&plan.registry);
     if !plan.transport.tls_verify {
@@ -77,7 +85,14 @@ pub fn push(sh: &Shell, workspace: &Utf8Path, settings: &Settings, plan: &PushPl
     let mut pushed = Vec::new();
     for (number, image) in plan.images.iter().enumerate() {
         let log = logs.join(format!("{}.push.log", file_stem(&image.name)));
-        let progress = |text: &str| println!("==> [{}/{total}] {}: {text}", number + 1, image.name);
+        let progress = |text: &str| {
+            let line = format!("==> [{}/{total}] {}: {text}", number + 1, image.name);
+            if progress_to_stderr {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        };
         progress(&format!("pushing to {} (log {log})", image.destination));
         let mut runner = StepRunner::new(sh, workspace, log.clone())?;
         runner.on_retry(progress);

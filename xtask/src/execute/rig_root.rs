@@ -27,7 +27,7 @@ pub fn ensure(sh: &Shell, workspace: &Utf8Path, settings: &Settings, index: &Ima
     }
     crate::prerequisites::ensure(sh, crate::prerequisites::RIG_TOOLS)?;
     let log = workspace.join(&settings.work_dir).join("logs/rig-root.log");
-    println!("==> rig root {reference}: building (log {log})");
+    eprintln!("==> rig root {reference}: building (log {log})");
     let clock = std::time::Instant::now();
     let mut runner = StepRunner::new(sh, workspace, log.clone())?;
     runner.env("BUILDAH_ISOLATION", settings.isolation.as_str());
@@ -43,7 +43,7 @@ pub fn ensure(sh: &Shell, workspace: &Utf8Path, settings: &Settings, index: &Ima
     })();
     match result {
         Ok(id) => {
-            println!("==> rig root: built in {:.1}s", clock.elapsed().as_secs_f64());
+            eprintln!("==> rig root: built in {:.1}s", clock.elapsed().as_secs_f64());
             Ok(id)
         }
         Err(error) => {
@@ -65,7 +65,7 @@ fn debootstrap_tarball(runner: &mut StepRunner, cache: &Utf8Path) -> Result<Utf8
     std::fs::create_dir_all(cache).with_context(|| format!("creating {cache}"))?;
     let tree = tempfile::Builder::new().prefix("debootstrap-").tempdir_in(cache)?;
     let tree_path = Utf8Path::from_path(tree.path()).context("cache path is not UTF-8")?.to_owned();
-    println!("==> rig root: debootstrap {suite} from {mirror} (once; about a minute)");
+    eprintln!("==> rig root: debootstrap {suite} from {mirror} (once; about a minute)");
     runner.run_host(&Command::new([
         "debootstrap",
         "--variant=minbase",

@@ -251,6 +251,20 @@ impl<'a> StepRunner<'a> {
                 self.vars.insert(into, hash);
                 return Ok(());
             }
+            (Form::Run, Some(InProcess::BinpkgFolder { cache_dir, root_key, flags, parent, into })) => {
+                // What `cargo xtask binpkg-folder` prints, without a nested cargo.
+                let flags = resolve(&Word::var(flags), &self.vars)?;
+                let parent = match parent {
+                    Some((reference, var)) => Some((reference, resolve(&Word::var(var), &self.vars)?)),
+                    None => None,
+                };
+                let parent = parent.as_ref().map(|(reference, labels)| (*reference, labels.as_str()));
+                let key = super::binpkg_cache::ensure_folder(Utf8Path::new(cache_dir), root_key, &flags, parent)
+                    .map_err(|e| fail(format!("{e:#}")))?;
+                self.note(&key);
+                self.vars.insert(into, key);
+                return Ok(());
+            }
             (Form::Run, None) => {}
         }
         if let Effect::CreatesContainer(into, name) = step.effect() {

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use image_defs::{Atom, Root};
+use image_defs::{Atom, Repository, RepositoryFrom, Root};
 
-use super::step::{REPOSITORY_MOUNT, WORKSPACE};
-use super::{Mount, Word, BINHOST_CERTS_MOUNT, RIG_MIRROR, RIG_MIRROR_MOUNT, RIG_REPOSITORY};
+use super::step::{extra_repository_vars, REPOSITORY_MOUNT, WORKSPACE};
+use super::{binpkg_cache, Mount, Word, BINHOST_CERTS_MOUNT, RIG_MIRROR, RIG_MIRROR_MOUNT, RIG_REPOSITORY};
 use crate::settings::{BinhostTls, RepositorySource, Settings};
 
 /// `emerge` of the packages from the shared binary package cache, building (and caching) what it
@@ -31,17 +31,33 @@ pub(super) fn emerge_argv(packages: &[Atom<'static>], settings: &Settings, extra
     argv.into_iter().map(str::to_owned).collect()
 }
 
-/// The shared caches and the ebuild repository, as volumes of the emerge step.
-pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
-    let key = binpkg_key(root);
-    let repository = match (root, &settings.repository) {
+/// The ebuild repositories, read-only: the main one (the rig's for rig images) at
+/// `/var/db/repos/gentoo` and each of `extra` at its location.
+pub(super) fn repository_mounts(root: Root, settings: &Settings, extra: &[Repository]) -> Vec<Mount> {
+    let main = match (root, &settings.repository) {
         (Root::Rig, _) => Word::var_then(WORKSPACE, format!("/{RIG_REPOSITORY}")),
         (_, RepositorySource::Folder(path)) => Word::text(path.as_str()),
         (_, RepositorySource::Image(_)) => Word::var_then(REPOSITORY_MOUNT, "/var/db/repos/gentoo"),
     };
+    let mut mounts = vec![Mount { source: main, target: "/var/db/repos/gentoo".into(), read_only: true }];
+    for repository in extra {
+        let location = repository.location().to_string();
+        let source = match repository.source {
+            RepositoryFrom::Folder(path) if path.starts_with('/') => Word::text(path),
+            RepositoryFrom::Folder(path) => Word::var_then(WORKSPACE, format!("/{path}")),
+            RepositoryFrom::Image(_) => Word::var_then(extra_repository_vars(repository.name).1, location.clone()),
+        };
+        mounts.push(Mount { source, target: location, read_only: true });
+    }
+    mounts
+}
+
+/// The shared caches emerge writes to: the binary package folder of the build's flags (see
+/// [`binpkg_cache`]), the distfiles, and with binhosts their packages and keyring.
+pub(super) fn cache_mounts(settings: &Settings) -> Vec<Mount> {
     let mut mounts = vec![
         Mount {
-            source: Word::text(settings.cache_dir.join("binpkgs").join(&key).as_str()),
+            source: binpkg_cache::keyed_folder(settings, "binpkgs"),
             target: "/var/cache/binpkgs".into(),
             read_only: false,
         },
@@ -50,20 +66,11 @@ pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
             target: "/var/cache/distfiles".into(),
             read_only: false,
         },
-        Mount { source: repository, target: "/var/db/repos/gentoo".into(), read_only: true },
     ];
-    if root == Root::Rig {
-        // The rig's own mirror, so that its source packages build offline (see the rig root's make.conf).
-        mounts.push(Mount {
-            source: Word::var_then(WORKSPACE, format!("/{RIG_MIRROR}")),
-            target: RIG_MIRROR_MOUNT.into(),
-            read_only: true,
-        });
-    }
     if !settings.binhosts.is_empty() {
         // Packages fetched from a binhost are cached outside the image, like the local ones.
         mounts.push(Mount {
-            source: Word::text(settings.cache_dir.join("binhost").join(&key).as_str()),
+            source: binpkg_cache::keyed_folder(settings, "binhost"),
             target: "/var/cache/binhost".into(),
             read_only: false,
         });
@@ -77,6 +84,19 @@ pub(super) fn cache_mounts(root: Root, settings: &Settings) -> Vec<Mount> {
         }
     }
     mounts
+}
+
+/// The distfiles mirrors the install step mounts: for rig images the rig's own, read-only, so that
+/// its source packages build offline (the rig root's make.conf names it as its GENTOO_MIRRORS).
+pub(super) fn mirror_mounts(root: Root) -> Vec<Mount> {
+    match root {
+        Root::Rig => vec![Mount {
+            source: Word::var_then(WORKSPACE, format!("/{RIG_MIRROR}")),
+            target: RIG_MIRROR_MOUNT.into(),
+            read_only: true,
+        }],
+        _ => Vec::new(),
+    }
 }
 
 /// The variable that carries the site's mirrors into the emerge step.
@@ -127,9 +147,8 @@ pub(super) fn binhost_tls(
     (mounts, env)
 }
 
-/// Binary packages are only interchangeable between builds from the same root (same CHOST, profile
-/// and flags), so each root gets its own package folder.
-pub fn binpkg_key(root: Root) -> String {
+/// The root's part of a binary package folder's name (see [`binpkg_cache`] for the rest).
+pub fn root_key(root: Root) -> String {
     match root {
         Root::Rig => "rig".to_owned(),
         Root::Registry(reference) | Root::Tarball { path: reference, .. } => {

@@ -8,8 +8,9 @@ use image_defs::registry::ResolvedParent;
 use image_defs::{Image, Layout, Root};
 
 use super::actions;
+use super::binpkg_cache;
 use super::cleanup::{cleanup_argv, remove_leftovers_argvs};
-use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirrors_env};
+use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirror_mounts, mirrors_env, repository_mounts, root_key};
 use super::input_hash::{combine, partial};
 use super::labels::{config_options, oci_options};
 use super::step::{
@@ -18,8 +19,8 @@ use super::step::{
 };
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
-    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, INPUTS_TAG_PREFIX,
-    PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
+    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, BINPKG_FLAGS_LABEL,
+    BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
 use crate::settings::Settings;
 
@@ -59,7 +60,7 @@ pub(super) fn plan_with_prelude(
         }
         _ => None,
     };
-    let partial = partial(&plan, inputs, inputs.repository_of(image))?;
+    let partial = partial(&plan, inputs, &inputs.repositories_of(image)?)?;
     match (&base, &builder) {
         (Dependency::Known(base), None | Some(Dependency::Known(_))) => {
             let builder = builder.as_ref().map(|builder| builder.value().expect("known"));
@@ -178,8 +179,9 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.push(copy_context(CONTAINER, &context_dir));
 
     let packages = image.spec().packages;
-    let mounts = cache_mounts(root, settings);
+    let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
     if !packages.is_empty() {
+        steps.extend(binpkg_cache::steps(CONTAINER, settings, repositories.clone(), &root_key(root), None));
         // Only the step that fetches gets the binhosts' certificates and the mirrors (depclean
         // fetches nothing).
         let (tls_mounts, mut env) = binhost_tls(settings, &inputs.binhost_tls);
@@ -187,7 +189,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(Step::Run {
             container: CONTAINER,
             isolation: settings.isolation,
-            mounts: [mounts.clone(), tls_mounts].concat(),
+            mounts: [repositories.clone(), cache_mounts(settings), mirror_mounts(root), tls_mounts].concat(),
             env,
             argv: emerge_argv(packages, settings, &[]),
         });
@@ -207,7 +209,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     }
     if depclean {
         let depclean = ["emerge", "--depclean", "--with-bdeps=n", "--color=n", "--nospinner"];
-        steps.push(run(depclean.map(str::to_owned).to_vec(), mounts));
+        steps.push(run(depclean.map(str::to_owned).to_vec(), repositories));
     }
     let place = actions::Place { container: CONTAINER, root: "", mounts: vec![] };
     steps.extend(actions::steps(image.spec().actions, &place, settings, false));
@@ -238,6 +240,9 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
+    if !packages.is_empty() {
+        options.push(ConfigOption::LabelFrom(BINPKG_FLAGS_LABEL.into(), binpkg_cache::BINPKG_FLAGS));
+    }
     options.extend(oci_options(image, inputs, Some(&base)));
     steps.push(Step::Config { container: CONTAINER, options });
     steps.push(measure(SIZE));
@@ -332,7 +337,10 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
 
     let packages = image.spec().packages;
     if !packages.is_empty() {
-        let mut mounts = cache_mounts(root, settings);
+        let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
+        let parent = minimal_parent.map(|_| base.reference());
+        steps.extend(binpkg_cache::steps(BUILDER, settings, repositories.clone(), &root_key(root), parent));
+        let mut mounts = [repositories, cache_mounts(settings), mirror_mounts(root)].concat();
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
         let argv = emerge_argv(packages, settings, &[&root_option, "--with-bdeps=n"]);
@@ -387,6 +395,10 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         options.push(ConfigOption::Label(PROVIDED_LABEL.into(), String::new()));
     }
     options.push(ConfigOption::LabelFrom(PACKAGES_LABEL.into(), PACKAGES));
+    options.push(ConfigOption::Label(BUILDER_LABEL.into(), builder.clone()));
+    if !packages.is_empty() {
+        options.push(ConfigOption::LabelFrom(BINPKG_FLAGS_LABEL.into(), binpkg_cache::BINPKG_FLAGS));
+    }
     options.extend(oci_options(image, inputs, minimal_parent.map(|_| base.reference())));
     steps.push(Step::Config { container: CONTAINER, options });
     let tags = finish(&mut steps, image, inputs);
@@ -592,7 +604,7 @@ mod tests {
     use image_defs::{atom, Cleanup, Parent, Registry, Spec};
 
     use super::*;
-    use crate::plan::binpkg_key;
+    use crate::plan::root_key;
     use crate::plan::SourceDates;
 
     fn inputs<'a>(registry: &'a Registry, settings: &'a Settings) -> PlanInputs<'a> {
@@ -644,6 +656,10 @@ mod tests {
         // Everything between the builder's creation and removal runs in the builder, on /emerge-root.
         for step in &steps[builder + 1..remove] {
             match step {
+                // The flags portage builds with are the builder's own: no new root needed.
+                Step::Capture { container, into: crate::plan::binpkg_cache::BINPKG_FLAGS, .. } => {
+                    assert_eq!(*container, BUILDER, "{step:?}")
+                }
                 Step::Run { container, mounts, .. }
                 | Step::Capture { container, mounts, .. }
                 | Step::Measure { container, mounts, .. } => {
@@ -659,11 +675,14 @@ mod tests {
                 Step::Copy { container, .. } => assert_eq!(*container, BUILDER, "{step:?}"),
                 // What the minimal parent holds, read from its labels and written into the builder.
                 Step::ReadLabels { reference, into, .. } => {
-                    assert_eq!((reference.as_str(), *into), ("localhost/gentoo/rig/busybox:latest", PARENT_PACKAGES))
+                    assert_eq!(reference.as_str(), "localhost/gentoo/rig/busybox:latest");
+                    assert!([PARENT_PACKAGES, crate::plan::binpkg_cache::PARENT_FLAGS].contains(into), "{step:?}");
                 }
                 Step::Provided { container, parent, into, .. } => {
                     assert_eq!((*container, parent, *into), (BUILDER, &Word::var(PARENT_PACKAGES), PROVIDED));
                 }
+                // The binary package folder for those flags, on the host.
+                Step::BinpkgFolder { flags, .. } => assert_eq!(*flags, crate::plan::binpkg_cache::BINPKG_FLAGS),
                 other => panic!("unexpected step in the builder phase: {other:?}"),
             }
         }
@@ -724,6 +743,6 @@ mod tests {
             "the whole new root: {cleanups:?}"
         );
         assert_eq!(cleanups[1][3], "/emerge-root/usr/include");
-        assert_eq!(binpkg_key(registry.root_of(&Tiny)), "docker.io_gentoo_stage3_latest");
+        assert_eq!(root_key(registry.root_of(&Tiny)), "docker.io_gentoo_stage3_latest");
     }
 }

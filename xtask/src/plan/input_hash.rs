@@ -21,7 +21,7 @@ pub const LENGTH: usize = 32;
 /// for a minimal image, by the builder with id `builder_id`.
 pub fn input_hash(image: &dyn Image, inputs: &PlanInputs, base_id: &str, builder_id: Option<&str>) -> Result<String> {
     let plan = super::image::plan_steps(image, inputs)?;
-    Ok(combine(&partial(&plan, inputs, inputs.repository_of(image))?, base_id, builder_id))
+    Ok(combine(&partial(&plan, inputs, &inputs.repositories_of(image)?)?, base_id, builder_id))
 }
 
 /// The input hash from the hash of everything but the ids and the ids of the images the image

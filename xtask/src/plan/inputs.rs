@@ -50,15 +50,29 @@ pub struct RepositoryIdentities {
     pub rig: String,
     /// The configured repository: a folder and its sync timestamp, or an image and its id.
     pub main: String,
+    /// The extra repositories the images use, by name: a folder's content hash, or an image's id.
+    pub extra: BTreeMap<&'static str, String>,
 }
 
 impl PlanInputs<'_> {
-    /// The identity of the repository `image` is built from.
-    pub fn repository_of(&self, image: &dyn Image) -> &str {
-        match self.registry.root_of(image) {
-            Root::Rig => &self.repositories.rig,
-            _ => &self.repositories.main,
+    /// The identity of the repositories `image` is built from: the main one (the rig's for rig
+    /// images), then each extra repository it mounts, a line each.
+    pub fn repositories_of(&self, image: &dyn Image) -> anyhow::Result<String> {
+        let mut identity = match self.registry.root_of(image) {
+            Root::Rig => self.repositories.rig.clone(),
+            _ => self.repositories.main.clone(),
+        };
+        for repository in self.registry.repositories_of(image) {
+            let Some(extra) = self.repositories.extra.get(repository.name) else {
+                anyhow::bail!(
+                    "image `{}`: repository `{}` was not read before planning",
+                    image.name(),
+                    repository.name
+                );
+            };
+            identity.push_str(&format!("\n{} {extra}", repository.name));
         }
+        Ok(identity)
     }
 
     /// The image's SOURCE_DATE_EPOCH: the rig's for rig images, the repository's for the others.

@@ -5,6 +5,8 @@
 //! shell variable of the script, assigned by a printed command.
 
 pub mod actions;
+pub mod binpkg_cache;
+pub mod builder_image;
 pub mod clean;
 mod cleanup;
 pub mod command;
@@ -26,12 +28,12 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use camino::Utf8PathBuf;
 use image_defs::registry::ResolvedParent;
-use image_defs::{Image, Root};
+use image_defs::{Image, Repository, RepositoryFrom, Root};
 use serde::Serialize;
 
 pub use cleanup::{RUN_LEFTOVERS, VDB_METADATA_CACHE};
 pub use command::{Command, Form, Piece, Var, Word};
-pub use emerge::binpkg_key;
+pub use emerge::root_key;
 pub use image::plan_image;
 pub use input_hash::input_hash;
 pub use inputs::{PlanInputs, RepositoryIdentities, SourceDates};
@@ -63,6 +65,11 @@ pub const INPUTS_LABEL: &str = "io.buildah-gentoo.inputs";
 /// held when it was built, before any cleanup.
 pub const PACKAGES_LABEL: &str = "io.buildah-gentoo.packages";
 /// The label of a minimal image listing what its minimal parent held (its `package.provided`).
+/// The flags the image's packages were built with (CHOST, compiler flags, profile: what
+/// [`binpkg_cache::READ_FLAGS_SCRIPT`] read in the container that emerged them).
+pub const BINPKG_FLAGS_LABEL: &str = "io.buildah-gentoo.binpkg-flags";
+/// A minimal image's builder (its reference).
+pub const BUILDER_LABEL: &str = "io.buildah-gentoo.builder";
 /// With [`PACKAGES_LABEL`], every package in the image.
 pub const PROVIDED_LABEL: &str = "io.buildah-gentoo.provided";
 /// What a minimal image without a minimal parent starts from: an empty root.
@@ -212,6 +219,24 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
         setup.push(Step::Mount { container: REPOSITORY_CONTAINER, into: REPOSITORY_MOUNT });
         teardown.push(Step::Unmount { container: REPOSITORY_CONTAINER });
         teardown.push(Step::Remove { container: REPOSITORY_CONTAINER });
+    }
+    // Extra repositories that come in an image: mounted once, like the main one.
+    let mut repository_images: Vec<Repository> =
+        images.iter().flat_map(|image| inputs.registry.repositories_of(*image)).collect();
+    repository_images.sort_by_key(|repository| repository.name);
+    repository_images.dedup_by_key(|repository| repository.name);
+    for repository in repository_images {
+        let RepositoryFrom::Image(reference) = repository.source else { continue };
+        let (container, mount) = step::extra_repository_vars(repository.name);
+        setup.push(Step::From {
+            into: container,
+            name: container_name(&format!("repository-{}", repository.name), "mount"),
+            image: Word::text(reference),
+            pull: Pull::Missing,
+        });
+        setup.push(Step::Mount { container, into: mount });
+        teardown.push(Step::Unmount { container });
+        teardown.push(Step::Remove { container });
     }
     // The tarballs that planned images start from directly and that storage lacks (an image further
     // down the tree starts from its parent, planned or built already).

@@ -94,6 +94,14 @@ pub fn image_files(image: &dyn Image, depth: usize) -> Vec<ContextFile> {
     let header = format!("# Written by buildah-gentoo for image `{name}`.\n");
     let mut files = Vec::new();
 
+    if !image.spec().repositories.is_empty() {
+        let mut repos_conf = format!("{header}# Mounted read-only during builds.\n");
+        for repository in image.spec().repositories {
+            repos_conf.push_str(&format!("[{}]\nlocation = {}\n", repository.name, repository.location()));
+        }
+        files.push(ContextFile { path: format!("etc/portage/repos.conf/{stem}.conf"), contents: repos_conf });
+    }
+
     let mut make_conf = String::new();
     let flags: Vec<UseFlag> = image.spec().use_flags.iter().collect();
     if !flags.is_empty() {

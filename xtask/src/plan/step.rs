@@ -15,6 +15,21 @@ pub const TEST_CONTAINER: Var = Var("test_ctr");
 pub const REPOSITORY_CONTAINER: Var = Var("repo_ctr");
 /// Where that container is mounted on the host.
 pub const REPOSITORY_MOUNT: Var = Var("repo_mnt");
+/// The container holding an extra repository's image, and where it is mounted on the host:
+/// `repo_ctr_<name>` and `repo_mnt_<name>` (`-` in the name becomes `_`).
+pub fn extra_repository_vars(name: &str) -> (Var, Var) {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    // A `Var` holds a `&'static str`: each name is made once per process and kept.
+    static NAMES: Mutex<BTreeMap<String, (&'static str, &'static str)>> = Mutex::new(BTreeMap::new());
+    let mut names = NAMES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (container, mount) = *names.entry(name.to_owned()).or_insert_with(|| {
+        let name = name.replace('-', "_");
+        let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+        (leak(format!("repo_ctr_{name}")), leak(format!("repo_mnt_{name}")))
+    });
+    (Var(container), Var(mount))
+}
 /// The root filesystem's size before the finalize steps (`du` output: bytes, tab, path).
 pub const SIZE_BEFORE: Var = Var("size_before");
 /// The root filesystem's size at the end of the build.
@@ -199,6 +214,8 @@ pub enum InProcess<'s> {
     Sbom { root: &'s Word, image: &'s str, created: i64, inputs: Option<&'s Word>, output: &'s str },
     /// `VAR=$(cargo xtask inputs PARTIAL --base-id ID ...)`.
     InputHash { partial: &'s str, base: &'s Word, builder: Option<&'s Word>, into: Var },
+    /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`.
+    BinpkgFolder { cache_dir: &'s str, root_key: &'s str, flags: Var, parent: Option<(&'s str, Var)>, into: Var },
 }
 
 /// When a failed step is tried again.
@@ -255,6 +272,13 @@ impl PlanStep for Step {
             Step::InputHash { partial, base, builder, into } => {
                 Some(InProcess::InputHash { partial, base, builder: builder.as_ref(), into: *into })
             }
+            Step::BinpkgFolder { cache_dir, root_key, flags, parent, into } => Some(InProcess::BinpkgFolder {
+                cache_dir,
+                root_key,
+                flags: *flags,
+                parent: parent.as_ref().map(|(reference, var)| (reference.as_str(), *var)),
+                into: *into,
+            }),
             _ => None,
         }
     }
@@ -278,6 +302,12 @@ pub enum Step {
     /// (`partial`, a value of the plan) and those ids. The executor computes it in-process, with the
     /// same function ([`crate::plan::input_hash::combine`]).
     InputHash { partial: String, base: Word, builder: Option<Word>, into: Var },
+    /// `VAR=$(cargo xtask binpkg-folder --cache-dir DIR ROOT_KEY FLAGS)`: the binary package folder
+    /// for the flags read in the container (see [`crate::plan::binpkg_cache`]), made when missing
+    /// with a record of the flags; its name is the value assigned. Run in-process by the executor.
+    /// With `parent` (a minimal parent's reference and the variable holding its builder and flags,
+    /// `--parent REF --parent-flags FLAGS`), a CHOST or profile other than the parent's is refused.
+    BinpkgFolder { cache_dir: String, root_key: String, flags: Var, parent: Option<(String, Var)>, into: Var },
     /// `VAR=$(buildah inspect --type image --format '...' REFERENCE)`: label values of an image, one
     /// a line (an absent label is an empty line).
     ReadLabels { reference: String, keys: Vec<String>, into: Var },
@@ -304,6 +334,8 @@ pub enum Step {
     Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
     /// `VAR=$(COMMAND)` on the host: a command whose output (possibly empty) the build keeps.
     HostCapture { argv: Vec<String>, into: Var },
+    /// `COMMAND` on the host (compiling the driver for the builder image).
+    Host { argv: Vec<String> },
     /// `VAR=$(buildah inspect ... CONTAINER)`: the digest of the image the container was made from.
     BaseDigest { container: Var, into: Var },
     /// `cargo xtask sbom IMAGE --from-root ROOT ...`: the SPDX document of the package database of the
@@ -343,6 +375,7 @@ impl Step {
             Step::PullRoot { .. } => "pull",
             Step::ImageId { .. } => "inspect",
             Step::InputHash { .. } => "input hash",
+            Step::BinpkgFolder { .. } => "binpkg folder",
             Step::ReadLabels { .. } => "inspect",
             Step::Mount { .. } => "mount",
             Step::Add { .. } => "add",
@@ -353,6 +386,7 @@ impl Step {
             Step::Measure { .. } => "measure",
             Step::Capture { .. } => "capture",
             Step::HostCapture { .. } => "capture",
+            Step::Host { .. } => "host",
             Step::BaseDigest { .. } => "inspect",
             Step::Sbom { .. } => "sbom",
             Step::Config { .. } => "config",
@@ -414,6 +448,13 @@ impl Step {
                 }
                 command.assigning(*into)
             }
+            Step::BinpkgFolder { cache_dir, root_key, flags, parent, into } => {
+                let mut command = Command::new(["cargo", "xtask", "binpkg-folder", "--cache-dir", cache_dir.as_str()]);
+                if let Some((reference, var)) = parent {
+                    command = command.args(["--parent", reference.as_str(), "--parent-flags"]).arg(Word::var(*var));
+                }
+                command.arg(root_key.as_str()).arg(Word::var(*flags)).assigning(*into)
+            }
             Step::ReadLabels { reference, keys, into } => {
                 let format: Vec<String> = keys
                     .iter()
@@ -458,6 +499,7 @@ impl Step {
                 run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
             Step::HostCapture { argv, into } => Command::new(argv.iter().map(String::as_str)).assigning(*into),
+            Step::Host { argv } => Command::new(argv.iter().map(String::as_str)),
             Step::BaseDigest { container, into } => {
                 buildah(&["buildah", "inspect", "--type", "container", "--format", "{{.FromImageDigest}}"])
                     .arg(Word::var(*container))

@@ -1,5 +1,6 @@
+use super::common::{NGINX_MODULES, NGINX_USE};
 use super::Base;
-use crate::{atom, copy_file, image, package_use, Parent, Port, Spec};
+use crate::{atom, copy_file, image, Parent, Port, Spec};
 
 image! {
     /// nginx with HTTP/2 and a small module set, on the stable branch.
@@ -8,9 +9,9 @@ image! {
         parent: Parent::image(&Base),
         description: "nginx (stable branch) with HTTP/2",
         packages: &[atom!("www-servers/nginx:0")],
-        package_use: &[package_use!("www-servers/nginx" => "http2 ssl threads pcre2 -http3 -debug")],
+        package_use: &[NGINX_USE],
         masks: &[atom!(">=www-servers/nginx-1.29:mainline")],
-        make_conf: &[("NGINX_MODULES_HTTP", "access gzip gunzip proxy rewrite realip stub_status headers_more")],
+        make_conf: &[NGINX_MODULES],
         files: &[copy_file!("nginx/nginx.conf" => "/etc/nginx/nginx.conf")],
         ports: &[Port::tcp(80), Port::tcp(443)],
         entrypoint: Some(&["/usr/sbin/nginx", "-g", "daemon off;"]),

@@ -1,5 +1,6 @@
+use super::common::POSTGRESQL_USE;
 use super::Base;
-use crate::{atom, image, package_use, Parent, Port, Spec};
+use crate::{atom, image, Parent, Port, Spec};
 
 image! {
     /// A PostgreSQL 17 server.
@@ -8,10 +9,10 @@ image! {
         parent: Parent::image(&Base),
         description: "PostgreSQL 17 server",
         packages: &[atom!("dev-db/postgresql:17")],
-        package_use: &[package_use!("dev-db/postgresql:17" => "server ssl icu lz4 zstd -perl -python -tcl -ldap")],
+        package_use: &[POSTGRESQL_USE],
         env: &[
-        ("PGDATA", "/var/lib/postgresql/17/data"),
-        ("PATH", "/usr/lib64/postgresql-17/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            ("PGDATA", "/var/lib/postgresql/17/data"),
+            ("PATH", "/usr/lib64/postgresql-17/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         ],
         ports: &[Port::tcp(5432)],
         user: Some("postgres"),

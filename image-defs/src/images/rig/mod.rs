@@ -11,9 +11,9 @@
 //! and the minimal images, built in `rig/base`: scratch → `rig/busybox` → `rig/greeter-min` →
 //! `rig/hello-min`; and the service images, built in `rig/toolchain` (rig/base with gcc): scratch →
 //! `rig/glibc-min` (actions: locale, time zone, account, folder, link, file) → `rig/cxx-min` (gcc's
-//! runtime libraries, a health check, a volume).
+//! runtime libraries, a health check, a volume); and `rig/motd`, from the rig's overlay (`::overlay`).
 
-use crate::Image;
+use crate::{Image, Repository};
 
 mod alpha;
 mod base;
@@ -26,6 +26,7 @@ mod greeter;
 mod greeter_min;
 mod hello;
 mod hello_min;
+mod motd;
 mod pinned;
 mod rigsay;
 mod rigsay_loud;
@@ -42,10 +43,14 @@ pub use greeter::RigGreeter;
 pub use greeter_min::RigGreeterMin;
 pub use hello::RigHello;
 pub use hello_min::RigHelloMin;
+pub use motd::RigMotd;
 pub use pinned::RigPinned;
 pub use rigsay::RigRigsay;
 pub use rigsay_loud::RigRigsayLoud;
 pub use toolchain::RigToolchain;
+
+/// The rig's overlay: a second ebuild repository, `::overlay` (its `masters` is `gentoo`).
+pub const OVERLAY: Repository = Repository::folder("overlay", "tests/rig/overlay").checked();
 
 pub fn all() -> Vec<&'static dyn Image> {
     vec![
@@ -64,5 +69,6 @@ pub fn all() -> Vec<&'static dyn Image> {
         &RigRigsayLoud,
         &RigEdge,
         &RigPinned,
+        &RigMotd,
     ]
 }

@@ -1,14 +1,18 @@
-# overlay: /usr/share/overlay/motd (not /etc/motd: Debian's is there, and CONFIG_PROTECT would keep it),
-# from a second repository whose master is the rig's `gentoo`
+# overlay: /usr/share/motd/motd from a repository of its own (repo_name `overlay`); it needs hello from `gentoo`
 EAPI=8
-DESCRIPTION="overlay: a message of the day"
+DESCRIPTION="rig overlay: a message of the day"
 HOMEPAGE="https://example.invalid/rig"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
 KEYWORDS="amd64"
+RDEPEND="app-misc/hello"
+
+src_compile() {
+	printf 'welcome to the rig (from the overlay)\n' > motd || die
+}
 
 src_install() {
-	insinto /usr/share/overlay
-	newins - motd <<< "motd from ::overlay"
+	insinto /usr/share/motd
+	doins motd
 }

@@ -1,0 +1,220 @@
+//! One image's CI job, on a machine with nothing but the checkout, the registry and the binhost:
+//!
+//! 1. its input hash, from the registry: each image it is built on (parent, builder, all the way up)
+//!    has its id asked by its input-hash tag (`skopeo inspect`, no layer moves); roots are read where
+//!    they are (the rig root is made locally, a registry root asked for its config);
+//! 2. when the registry has `<image>:inputs-<hash>`, the job is done: `up to date (registry)`;
+//! 3. otherwise the parent and builder are pulled by their input-hash tags and named in local storage
+//!    as a local build would name them, the image is built (`build --no-deps`), pushed (content, then
+//!    tags) and its new binary packages published to the binhost.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _, Result};
+use camino::Utf8Path;
+use image_defs::registry::ResolvedParent;
+use image_defs::{Image, Registry, Root};
+use serde::Serialize;
+use xshell::{cmd, Shell};
+
+use super::remote::RemoteRegistry;
+use super::{inputs, rig_root, BuildRequest, Executor};
+use crate::plan::{self, inputs_tag, PlanInputs, INPUTS_TAG_PREFIX};
+use crate::settings::Settings;
+
+/// What a job did, as `ci job --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct JobReport {
+    pub image: String,
+    /// `up to date (registry)` or `built`.
+    pub status: String,
+    pub input_hash: String,
+    /// Questions asked to the registry before deciding.
+    pub registry_queries: usize,
+    /// Images pulled from the registry (references).
+    pub pulled: Vec<String>,
+    /// References pushed.
+    pub pushed: Vec<String>,
+}
+
+/// Runs the job of `image`.
+pub fn run(
+    sh: &Shell,
+    workspace: &Utf8Path,
+    settings: &Settings,
+    registry: &Registry,
+    image: &'static dyn Image,
+) -> Result<JobReport> {
+    let remote = RemoteRegistry::new(sh, settings)?;
+    let chain = registry.with_ancestors(&[image.name()]).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let request = inputs::Request { workspace, settings, registry, images: &chain, force: false };
+    let mut inputs = inputs::gather(sh, &request)?;
+    if chain.iter().any(|member| registry.root_of(*member) == Root::Rig) {
+        let id = rig_root::ensure(sh, workspace, settings, &inputs.storage)?;
+        inputs.storage.insert(inputs.rig_root.clone(), id);
+    }
+
+    // 1. Hashes and ids, ancestors first (the chain is in build order).
+    let mut known: BTreeMap<&str, (String, String)> = BTreeMap::new(); // name → (hash, id)
+    let mut report = JobReport {
+        image: image.name().to_owned(),
+        status: String::new(),
+        input_hash: String::new(),
+        registry_queries: 0,
+        pulled: vec![],
+        pushed: vec![],
+    };
+    for member in &chain {
+        let ids = |name: &str| known.get(name).map(|(_, id)| id.clone());
+        let (base, builder) = start_ids(*member, &ids, &inputs, &remote)?;
+        let hash = plan::input_hash(*member, &inputs, &base, builder.as_deref())?;
+        let tag = format!("{INPUTS_TAG_PREFIX}{hash}");
+        let local = inputs.storage.id(&inputs_tag(&settings.repository_of(member.name()), &hash)).map(str::to_owned);
+        let id = match local {
+            Some(id) => Some(id),
+            None => remote.image_id(member.name(), &tag)?,
+        };
+        if member.name() == image.name() {
+            report.input_hash = hash.clone();
+            report.registry_queries = remote.queries();
+            if id.is_some() {
+                report.status = "up to date (registry)".into();
+                return Ok(report);
+            }
+        } else {
+            let Some(id) = id else {
+                bail!(
+                    "`{}` is built on `{}`, which the registry lacks at {}:{tag}: its job must run first",
+                    image.name(),
+                    member.name(),
+                    remote.repository(member.name())
+                );
+            };
+            known.insert(member.name(), (hash, id));
+        }
+    }
+
+    // 3. Pull what the image starts from, named as a local build names it; build; push; publish.
+    for dependency in registry.dependencies(image) {
+        let (hash, id) = &known[dependency.name()];
+        let local = settings.repository_of(dependency.name());
+        if inputs.storage.id(&format!("{local}:latest")) == Some(id.as_str()) {
+            continue;
+        }
+        let source = format!("docker://{}:{INPUTS_TAG_PREFIX}{hash}", remote.repository(dependency.name()));
+        let options = remote.options("--tls-verify");
+        eprintln!("==> {}: pulling {} from {source}", image.name(), dependency.name());
+        let pulled = cmd!(sh, "buildah pull --quiet {options...} {source}")
+            .quiet()
+            .read()
+            .with_context(|| format!("pulling {source}"))?;
+        if pulled.trim().trim_start_matches("sha256:") != id.as_str() {
+            bail!("{source} is image {}, not {id} as the registry said a moment ago", pulled.trim());
+        }
+        let latest = format!("{local}:latest");
+        let marker = inputs_tag(&local, hash);
+        cmd!(sh, "buildah tag {id} {latest} {marker}").quiet().run().with_context(|| format!("tagging {latest}"))?;
+        report.pulled.push(source);
+    }
+    let executor = Executor { workspace, settings, registry };
+    let build = BuildRequest {
+        images: vec![image],
+        force: false,
+        jobs: 1,
+        keep_failed: false,
+        keep_going: false,
+        output: super::Output::Stderr,
+    };
+    let summary = executor.build(sh, &build)?;
+    if !summary.succeeded() {
+        bail!("`{}` did not build (see above)", image.name());
+    }
+    let built = super::storage::load_index(sh)?;
+    let marker = inputs_tag(&settings.repository_of(image.name()), &report.input_hash);
+    if built.id(&marker).is_none() {
+        bail!(
+            "the build of `{}` tagged another input hash than the registry check computed ({}): a bug, please report it",
+            image.name(),
+            report.input_hash
+        );
+    }
+    let local = super::push::local_images(sh, settings, &[image.name()])?;
+    let push_plan = plan::push::plan(&local, settings)?;
+    for pushed in super::push::push(sh, workspace, settings, &push_plan, true)? {
+        report.pushed.push(pushed.reference);
+    }
+    if let Some(target) = &settings.binhost_publish {
+        publish_packages(sh, settings, target)?;
+    }
+    report.status = "built".into();
+    Ok(report)
+}
+
+/// The ids an image starts from (its base: `scratch`, its parent's or its root's; its builder's),
+/// parents' ids from `ids` (the caller resolved them first).
+pub(super) fn start_ids(
+    member: &dyn Image,
+    ids: &dyn Fn(&str) -> Option<String>,
+    inputs: &PlanInputs,
+    remote: &RemoteRegistry,
+) -> Result<(String, Option<String>)> {
+    let registry = inputs.registry;
+    let image_id = |image: &dyn Image| {
+        ids(image.name())
+            .with_context(|| format!("the id of `{}`, which `{}` is built on", image.name(), member.name()))
+    };
+    let minimal_on_scratch =
+        member.spec().layout == image_defs::Layout::Minimal && registry.minimal_parent(member).is_none();
+    let base = match registry.parent_image(member) {
+        _ if minimal_on_scratch => "scratch".to_owned(),
+        Some(parent) => image_id(parent)?,
+        None => root_id(registry.parent_of(member), inputs, remote, member.name())?,
+    };
+    let builder = match (registry.builder_of(member), registry.builder_image(member)) {
+        (_, Some(builder)) => Some(image_id(builder)?),
+        (Some(root), None) => Some(root_id(root, inputs, remote, member.name())?),
+        (None, _) => None,
+    };
+    Ok((base, builder))
+}
+
+/// The id of a root an image starts from: the rig root (made above), a registry root (from local
+/// storage, else its config asked from its registry), a tarball root (imported here before).
+pub(super) fn root_id(
+    root: ResolvedParent,
+    inputs: &PlanInputs,
+    remote: &RemoteRegistry,
+    name: &str,
+) -> Result<String> {
+    Ok(match root {
+        ResolvedParent::Image(_) => unreachable!("images are known before their children"),
+        ResolvedParent::Root(Root::Rig) => {
+            inputs.storage.id(&inputs.rig_root).context("the rig root was made above")?.to_owned()
+        }
+        ResolvedParent::Root(Root::Registry(reference)) => match inputs.storage.id(reference) {
+            Some(id) => id.to_owned(),
+            None => remote.foreign_image_id(reference)?,
+        },
+        ResolvedParent::Root(Root::Tarball { path, .. }) => {
+            let tarball = inputs.tarballs.get(path).with_context(|| format!("tarball root {path} not resolved"))?;
+            match inputs.storage.id(&tarball.digest_tag()) {
+                Some(id) => id.to_owned(),
+                None => bail!(
+                    "`{name}` starts on the tarball root {path}, which local storage lacks: import it first \
+                     (`cargo xtask build` of an image on it does)"
+                ),
+            }
+        }
+    })
+}
+
+/// Publishes every local package folder to the binhost (packages first, then the index).
+fn publish_packages(sh: &Shell, settings: &Settings, target: &str) -> Result<()> {
+    let target = crate::binhost::target::Target::parse(target)?;
+    for key in crate::binhost::sync::local_keys(&settings.cache_dir)? {
+        let report = crate::binhost::sync::sync_key(sh, &settings.cache_dir, &key, &target, false)
+            .with_context(|| format!("publishing the binary packages of `{key}`"))?;
+        eprintln!("{key} → {}: {} new, {} already there", report.target, report.uploads.len(), report.already_there);
+    }
+    Ok(())
+}
