@@ -449,8 +449,9 @@ fn the_ci_commands_parse_and_write_their_file() {
     // A job needs the registry before it does anything.
     let error = parse(&["job", "rig/hello"]).unwrap().run().unwrap_err();
     assert!(format!("{error:#}").contains("no registry to push to"), "{error:#}");
+    // The workspace's images start on no tarball: refused before anything runs.
     let error = parse(&["root", TARBALL]).unwrap().run().unwrap_err();
-    assert!(format!("{error:#}").contains(&format!("`ci root {TARBALL}`: not implemented yet")), "{error:#}");
+    assert!(format!("{error:#}").contains(&format!("no image starts on the tarball root `{TARBALL}`")), "{error:#}");
     assert!(parse(&["gitlab"]).is_err(), "images or --all");
     assert!(parse(&["github", "rig/hello", "--all"]).is_err(), "not both");
 

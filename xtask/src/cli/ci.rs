@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use camino::Utf8PathBuf;
 
 use super::Context;
@@ -73,6 +73,15 @@ fn job(context: &Context, args: &JobArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn root(_context: &Context, args: &RootArgs) -> Result<ExitCode> {
-    bail!("`ci root {}`: not implemented yet", args.path)
+fn root(context: &Context, args: &RootArgs) -> Result<ExitCode> {
+    let tarball = crate::execute::ci_job::declared_tarball(context.registry, args.path.as_str())?;
+    crate::plan::push::registry(&context.settings)?;
+    let sh = Shell::new()?;
+    sh.change_dir(&context.workspace);
+    prerequisites::ensure(&sh, super::push::PUSH_TOOLS)?;
+    prerequisites::ensure(&sh, prerequisites::IMPORT_TOOLS)?;
+    for reference in crate::execute::ci_job::run_root(&sh, &context.workspace, &context.settings, &tarball)? {
+        println!("{reference}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

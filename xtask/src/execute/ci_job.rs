@@ -116,6 +116,27 @@ pub fn run(
         cmd!(sh, "buildah tag {id} {latest} {marker}").quiet().run().with_context(|| format!("tagging {latest}"))?;
         report.pulled.push(source);
     }
+    for root in [Some(registry.parent_of(image)), registry.builder_of(image)].into_iter().flatten() {
+        let ResolvedParent::Root(Root::Tarball { path, .. }) = root else { continue };
+        let tarball = inputs.tarballs.get(path).with_context(|| format!("tarball root {path} not resolved"))?;
+        if inputs.storage.id(&tarball.digest_tag()).is_some() {
+            continue;
+        }
+        let (name, tag) = remote_root(settings, tarball);
+        let source = format!("docker://{}:{tag}", remote.repository(&name));
+        eprintln!("==> {}: pulling its root from {source}", image.name());
+        let options = remote.options("--tls-verify");
+        let id = cmd!(sh, "buildah pull --quiet {options...} {source}")
+            .quiet()
+            .read()
+            .with_context(|| format!("pulling {source}"))?;
+        let (digest_tag, latest) = (tarball.digest_tag(), format!("{}:latest", tarball.repository));
+        cmd!(sh, "buildah tag {id} {digest_tag} {latest}")
+            .quiet()
+            .run()
+            .with_context(|| format!("tagging {digest_tag}"))?;
+        report.pulled.push(source);
+    }
     let executor = Executor { workspace, settings, registry };
     let build = BuildRequest {
         images: vec![image],
@@ -197,15 +218,68 @@ pub(super) fn root_id(
         },
         ResolvedParent::Root(Root::Tarball { path, .. }) => {
             let tarball = inputs.tarballs.get(path).with_context(|| format!("tarball root {path} not resolved"))?;
-            match inputs.storage.id(&tarball.digest_tag()) {
-                Some(id) => id.to_owned(),
+            if let Some(id) = inputs.storage.id(&tarball.digest_tag()) {
+                return Ok(id.to_owned());
+            }
+            let (root_name, tag) = remote_root(inputs.settings, tarball);
+            match remote.image_id(&root_name, &tag)? {
+                Some(id) => id,
                 None => bail!(
-                    "`{name}` starts on the tarball root {path}, which local storage lacks: import it first \
-                     (`cargo xtask build` of an image on it does)"
+                    "`{name}` starts on the tarball root {path}, which neither local storage nor the registry has \
+                     (at {}:{tag}): its job, `ci root {path}`, must run first",
+                    remote.repository(&root_name)
                 ),
             }
         }
     })
+}
+
+/// A tarball root's name under the namespace (`root/<file name>`) and its content tag (`sha512-…`).
+fn remote_root(settings: &Settings, tarball: &crate::plan::TarballImport) -> (String, String) {
+    let prefix = format!("{}/", settings.namespace.trim_end_matches('/'));
+    let name = tarball.repository.strip_prefix(&prefix).unwrap_or(&tarball.repository).to_owned();
+    let tag = tarball.digest_tag().rsplit_once(':').map(|(_, tag)| tag.to_owned()).unwrap_or_default();
+    (name, tag)
+}
+
+/// The tarball root declared with `path` (its digest and keyring as the definitions give them).
+pub fn declared_tarball(registry: &Registry, path: &str) -> Result<super::root_import::TarballRoot> {
+    let declared = registry.in_order().find_map(|image| {
+        [Some(registry.parent_of(image)), registry.builder_of(image)].into_iter().flatten().find_map(
+            |root| match root {
+                ResolvedParent::Root(Root::Tarball { path: declared, digest, keyring }) if declared == path => {
+                    Some((digest, keyring))
+                }
+                _ => None,
+            },
+        )
+    });
+    let Some((digest, keyring)) = declared else {
+        bail!("no image starts on the tarball root `{path}` (as the image definitions name it)");
+    };
+    Ok(super::root_import::TarballRoot {
+        path: path.into(),
+        digest: digest.map(str::to_owned),
+        keyring: keyring.map(Into::into),
+    })
+}
+
+/// The job of a stage3 tarball root: import it unless local storage has it, and push it (content
+/// under its digest tag, then `latest`), for the jobs of the images on it.
+pub fn run_root(
+    sh: &Shell,
+    workspace: &Utf8Path,
+    settings: &Settings,
+    tarball: &super::root_import::TarballRoot,
+) -> Result<Vec<String>> {
+    let repository = crate::plan::root_import::root_repository(settings, tarball.path.as_str());
+    let imported = super::root_import::import(sh, settings, workspace, tarball, &repository)?;
+    let prefix = format!("{}/", settings.namespace.trim_end_matches('/'));
+    let name = repository.strip_prefix(&prefix).unwrap_or(&repository).to_owned();
+    let digest_tag = imported.reference.rsplit_once(':').map(|(_, tag)| tag.to_owned()).unwrap_or_default();
+    let local = crate::plan::push::LocalImage { name, id: imported.id, tags: vec![digest_tag, "latest".into()] };
+    let plan = plan::push::plan(&[local], settings)?;
+    Ok(super::push::push(sh, workspace, settings, &plan, true)?.into_iter().map(|pushed| pushed.reference).collect())
 }
 
 /// Publishes every local package folder to the binhost (packages first, then the index).

@@ -216,8 +216,12 @@ fn plan_image(
     transport: &Transport,
 ) -> Result<ImagePush> {
     let name = &image.name;
-    let (content, mut moving): (Vec<&String>, Vec<&String>) =
-        image.tags.iter().partition(|tag| tag.starts_with(INPUTS_TAG_PREFIX));
+    // The content tag names what the image is made of: its input hash, or for a root imported from a
+    // tarball, the tarball's digest.
+    let (content, mut moving): (Vec<&String>, Vec<&String>) = image
+        .tags
+        .iter()
+        .partition(|tag| tag.starts_with(INPUTS_TAG_PREFIX) || tag.starts_with(super::root_import::DIGEST_TAG_PREFIX));
     let Some(content_tag) = content.iter().min().map(|tag| tag.to_string()) else {
         bail!(
             "image `{name}` has no `{INPUTS_TAG_PREFIX}<hash>` tag in local storage (tags: {}): build it again \
@@ -331,6 +335,22 @@ mod tests {
             id: "0123456789abcdef".repeat(4),
             tags: vec!["latest".into(), "inputs-0d74c3d5cbb1374d".into(), "20260101".into()],
         }
+    }
+
+    #[test]
+    fn a_tarball_root_goes_up_under_its_digest_tag() {
+        let root = LocalImage {
+            name: "root/stage3-amd64-openrc".into(),
+            id: "0123456789abcdef".repeat(4),
+            tags: vec!["latest".into(), "sha512-0d74c3d5cbb1374d".into()],
+        };
+        let planned = plan(&[root], &settings()).unwrap();
+        assert_eq!(planned.images[0].content_tag, "sha512-0d74c3d5cbb1374d");
+        assert_eq!(planned.images[0].moving_tags, vec!["latest".to_owned()]);
+        assert_eq!(planned.images[0].destination, "localhost:5443/gentoo/root/stage3-amd64-openrc");
+        // An image with neither tag is still refused.
+        let bare = LocalImage { tags: vec!["latest".into()], ..base() };
+        assert!(plan(&[bare], &settings()).is_err());
     }
 
     #[test]
