@@ -15,7 +15,7 @@ use camino::Utf8Path;
 use image_defs::registry::ResolvedParent;
 use image_defs::{Image, Registry, Root};
 use serde::Serialize;
-use xshell::{cmd, Shell};
+use xshell::Shell;
 
 use super::remote::RemoteRegistry;
 use super::{inputs, rig_root, BuildRequest, Executor};
@@ -54,7 +54,7 @@ pub fn run(
         inputs.storage.insert(inputs.rig_root.clone(), id);
     }
 
-    // 1. Hashes and ids, ancestors first (the chain is in build order).
+    // 1. Hashes and ids, ancestors first (the chain is in build order): asked, never pulled.
     let mut known: BTreeMap<&str, (String, String)> = BTreeMap::new(); // name → (hash, id)
     let mut report = JobReport {
         image: image.name().to_owned(),
@@ -94,27 +94,17 @@ pub fn run(
         }
     }
 
-    // 3. Pull what the image starts from, named as a local build names it; build; push; publish.
+    // 2. Pull what the image starts from, named as a local build names it; build; push; publish.
     for dependency in registry.dependencies(image) {
         let (hash, id) = &known[dependency.name()];
         let local = settings.repository_of(dependency.name());
         if inputs.storage.id(&format!("{local}:latest")) == Some(id.as_str()) {
             continue;
         }
-        let source = format!("docker://{}:{INPUTS_TAG_PREFIX}{hash}", remote.repository(dependency.name()));
-        let options = remote.options("--tls-verify");
-        eprintln!("==> {}: pulling {} from {source}", image.name(), dependency.name());
-        let pulled = cmd!(sh, "buildah pull --quiet {options...} {source}")
-            .quiet()
-            .read()
-            .with_context(|| format!("pulling {source}"))?;
-        if pulled.trim().trim_start_matches("sha256:") != id.as_str() {
-            bail!("{source} is image {}, not {id} as the registry said a moment ago", pulled.trim());
-        }
-        let latest = format!("{local}:latest");
-        let marker = inputs_tag(&local, hash);
-        cmd!(sh, "buildah tag {id} {latest} {marker}").quiet().run().with_context(|| format!("tagging {latest}"))?;
-        report.pulled.push(source);
+        eprintln!("==> {}: pulling {}", image.name(), dependency.name());
+        let tags = [format!("{local}:latest"), inputs_tag(&local, hash)];
+        let tag = format!("{INPUTS_TAG_PREFIX}{hash}");
+        report.pulled.push(remote.pull_as(dependency.name(), &tag, Some(id), &tags)?);
     }
     for root in [Some(registry.parent_of(image)), registry.builder_of(image)].into_iter().flatten() {
         let ResolvedParent::Root(Root::Tarball { path, .. }) = root else { continue };
@@ -122,20 +112,10 @@ pub fn run(
         if inputs.storage.id(&tarball.digest_tag()).is_some() {
             continue;
         }
+        eprintln!("==> {}: pulling its root {path}", image.name());
         let (name, tag) = remote_root(settings, tarball);
-        let source = format!("docker://{}:{tag}", remote.repository(&name));
-        eprintln!("==> {}: pulling its root from {source}", image.name());
-        let options = remote.options("--tls-verify");
-        let id = cmd!(sh, "buildah pull --quiet {options...} {source}")
-            .quiet()
-            .read()
-            .with_context(|| format!("pulling {source}"))?;
-        let (digest_tag, latest) = (tarball.digest_tag(), format!("{}:latest", tarball.repository));
-        cmd!(sh, "buildah tag {id} {digest_tag} {latest}")
-            .quiet()
-            .run()
-            .with_context(|| format!("tagging {digest_tag}"))?;
-        report.pulled.push(source);
+        let tags = [tarball.digest_tag(), format!("{}:latest", tarball.repository)];
+        report.pulled.push(remote.pull_as(&name, &tag, None, &tags)?);
     }
     let executor = Executor { workspace, settings, registry };
     let build = BuildRequest {

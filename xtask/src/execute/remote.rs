@@ -90,6 +90,27 @@ impl<'a> RemoteRegistry<'a> {
         Ok(crate::hash::sha256(&config.stdout))
     }
 
+    /// Pulls `<repository of name>:<tag>` and names it `local_tags` in local storage, as a local
+    /// build or import names it; returns the pulled reference. With `expected`, an image of another
+    /// id (the tag moved since it was asked for) is refused.
+    pub fn pull_as(&self, name: &str, tag: &str, expected: Option<&str>, local_tags: &[String]) -> Result<String> {
+        let source = format!("docker://{}:{tag}", self.repository(name));
+        let options = self.options("--tls-verify");
+        let pulled = cmd!(self.sh, "buildah pull --quiet {options...} {source}")
+            .quiet()
+            .read()
+            .with_context(|| format!("pulling {source}"))?;
+        let id = pulled.trim().trim_start_matches("sha256:").to_owned();
+        if let Some(expected) = expected.filter(|expected| *expected != id) {
+            anyhow::bail!("{source} is image {id}, not {expected} as the registry said a moment ago");
+        }
+        cmd!(self.sh, "buildah tag {id} {local_tags...}")
+            .quiet()
+            .run()
+            .with_context(|| format!("naming {source} {}", local_tags.join(" ")))?;
+        Ok(source)
+    }
+
     /// How many questions went to the registry so far.
     pub fn queries(&self) -> usize {
         self.queries.get()

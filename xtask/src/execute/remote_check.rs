@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use camino::Utf8Path;
 use image_defs::{Image, Registry, Root};
-use xshell::{cmd, Shell};
+use xshell::Shell;
 
 use super::ci_job::start_ids;
 use super::remote::RemoteRegistry;
@@ -55,18 +55,9 @@ pub fn take_from_registry(
         }
         let tag = format!("{INPUTS_TAG_PREFIX}{hash}");
         let Some(id) = remote.image_id(image.name(), &tag)? else { continue };
-        let source = format!("docker://{}:{tag}", remote.repository(image.name()));
-        eprintln!("==> {}: up to date in the registry, pulling {source}", image.name());
-        let options = remote.options("--tls-verify");
-        let got = cmd!(sh, "buildah pull --quiet {options...} {source}")
-            .quiet()
-            .read()
-            .with_context(|| format!("pulling {source}"))?;
-        if got.trim().trim_start_matches("sha256:") != id {
-            anyhow::bail!("{source} is image {}, not {id} as the registry said a moment ago", got.trim());
-        }
-        let latest = format!("{local}:latest");
-        cmd!(sh, "buildah tag {id} {latest} {marker}").quiet().run().with_context(|| format!("tagging {latest}"))?;
+        eprintln!("==> {}: up to date in the registry, pulling it", image.name());
+        let tags = [format!("{local}:latest"), marker];
+        let source = remote.pull_as(image.name(), &tag, Some(&id), &tags)?;
         known.insert(image.name(), id);
         pulled.push(source);
     }
