@@ -65,6 +65,10 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         // What `build` would run: images up to date are left out (unless --force).
         let prepared = prepare(&sh, &context.workspace, &context.settings, registry, &images, args.force, false)?;
         print!("{}", script::render(&prepared.plan, "build --dry-run"));
+        if args.remote_check {
+            // The registry is asked only when the build runs; the plan above is the local one.
+            println!("\n# --remote-check: before these steps, images the registry has up to date are pulled instead");
+        }
         if args.push {
             return super::push::after_build(context, &args.images, args.all, true);
         }
