@@ -561,7 +561,7 @@ fn colliding_build_ids_are_renamed_not_overwritten() {
     let consumer = Builder::new(
         &temp,
         "consumer",
-        &format!("\n[[binhost]]\nname = \"e2e\"\nuri = \"http://127.0.0.1:{port}/{key}\"\nverify-signature = false\n"),
+        &format!("\n[[binhost]]\nname = \"e2e\"\nuri = \"http://127.0.0.1:{port}\"\nverify-signature = false\n"),
     );
     consumer.build(&["rig/hello"]);
     let log = format!("{}\n{}", consumer.log("rig/base"), consumer.log("rig/hello"));

@@ -20,11 +20,11 @@ const IMAGES: [&str; 2] = ["rig/base", "rig/hello"];
 /// What each image merges: rig/base libgreet, rig/hello hello.
 const PACKAGES: [(&str, &str); 2] = [("rig/base", "dev-libs/libgreet-1"), ("rig/hello", "app-misc/hello-1")];
 
-/// The workspace's settings file: one binhost at `https://HOST/KEY` (the rig's package folder),
-/// certificates in `certs_dir`.
-fn write_settings(workspace: &Workspace, host: &str, key: &str, certs_dir: &Utf8Path) {
+/// The workspace's settings file: one binhost at `https://HOST` (keyed: builds fetch from the folder
+/// of their flags, `https://HOST/<key>`, as `binhost sync` published it), certificates in `certs_dir`.
+fn write_settings(workspace: &Workspace, host: &str, certs_dir: &Utf8Path) {
     let text = format!(
-        "certs-dir = \"{certs_dir}\"\n\n[[binhost]]\nname = \"tls\"\nuri = \"https://{host}/{key}\"\nverify-signature = false\n"
+        "certs-dir = \"{certs_dir}\"\n\n[[binhost]]\nname = \"tls\"\nuri = \"https://{host}\"\nverify-signature = false\n"
     );
     std::fs::write(workspace.root().join(xtask::settings::SETTINGS_FILE), text).unwrap();
 }
@@ -90,7 +90,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     // Without a client certificate (the CA alone): nginx refuses, the build fails and says why.
     let ca_only = temp.join("ca-only/certs.d");
     certificates.certs_d(&ca_only, host, true, false);
-    write_settings(&workspace, host, &key, &ca_only);
+    write_settings(&workspace, host, &ca_only);
     let refused = build(&session, &workspace, &session.new_cache_dir());
     refused.expect_failure();
     assert_eq!(refused.result_of("rig/base"), Some("FAILED"), "{}", refused.describe());
@@ -121,7 +121,7 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
     // With the client certificate: every package comes from the binhost.
     let certs = temp.join("x509/certs.d");
     let folder = certificates.certs_d(&certs, host, true, true);
-    write_settings(&workspace, host, &key, &certs);
+    write_settings(&workspace, host, &certs);
     let plan = session.xtask(&workspace, &["plan", "rig/hello"]);
     plan.expect_success();
     let mount = format!("source={folder},destination=/run/buildah-gentoo/certs/{host},ro");
@@ -192,6 +192,10 @@ fn a_binhost_requiring_client_certificates_serves_every_package_and_no_certifica
         assert!(
             binrepos.contains("fetchcommand = ") && !binrepos.contains("/run/buildah-gentoo"),
             "the image's binrepos.conf names no path of the build's mounts:\n{binrepos}"
+        );
+        assert!(
+            binrepos.contains(&format!("sync-uri = https://{host}/{key}\n")),
+            "the keyed binhost is fetched from the folder of the build's flags:\n{binrepos}"
         );
         assert!(
             !e2e::image_env(&reference).iter().any(|entry| entry.starts_with("BUILDAH_GENTOO_WGET_TLS")),

@@ -4,7 +4,7 @@
 use buildah_gentoo_tests::{fixed_inputs, fixed_settings};
 use image_defs::{accept_keywords, atom, package_use, use_flags, Layout, Parent, Registry, Root, Spec};
 use xtask::plan::ContextFile;
-use xtask::plan::{self, script};
+use xtask::plan::{self, script, Step};
 
 #[test]
 fn every_image_plan_and_generated_file_matches_its_snapshot() {
@@ -51,6 +51,24 @@ fn a_repository_image_is_mounted_once_for_the_whole_plan() {
     insta::assert_snapshot!("plan@nginx-with-parents-and-repository-image", script::render(&plan, "nginx --deps"));
 }
 
+/// The binrepos.conf files an image's build writes (a keyed binhost's key shown as the variable).
+fn binrepos_files(image: &xtask::plan::ImagePlan) -> String {
+    let key = xtask::plan::binpkg_cache::BINPKG_KEY;
+    let vars = std::collections::BTreeMap::from([(key, format!("${{{}}}", key.0))]);
+    let files: Vec<String> = image
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::WriteFile { path, contents, .. } if path.starts_with("/etc/portage/binrepos.conf/") => {
+                Some(format!("{path}:\n{}\n", contents.resolve(&vars).unwrap()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!files.is_empty(), "no binrepos.conf file is written");
+    files.join("\n")
+}
+
 #[test]
 fn remote_binhosts_become_binrepos_files_and_getbinpkg() {
     let registry = Registry::global().unwrap();
@@ -62,24 +80,21 @@ fn remote_binhosts_become_binrepos_files_and_getbinpkg() {
             uri: "https://binhost.example.org/amd64".into(),
             priority: 20,
             verify_signature: None,
+            keyed: None,
         },
         xtask::settings::Binhost {
             name: "local".into(),
             uri: "http://127.0.0.1:8080".into(),
             priority: 10,
             verify_signature: Some(false),
+            // One package folder, as Gentoo's own binhost is.
+            keyed: Some(false),
         },
     ];
     let inputs = fixed_inputs(registry, &settings);
     let plan = plan::plan(&[registry.get("rig/hello").unwrap()], &inputs).unwrap();
     insta::assert_snapshot!("plan@rig+hello-with-binhosts", script::render(&plan, "rig/hello"));
-    let files: Vec<String> = plan.images[0]
-        .context_files
-        .iter()
-        .filter(|file| file.path.starts_with("etc/portage/binrepos.conf/"))
-        .map(|file| format!("/{}:\n{}", file.path, file.contents))
-        .collect();
-    insta::assert_snapshot!("files@rig+hello-binrepos", files.join("\n"));
+    insta::assert_snapshot!("files@rig+hello-binrepos", binrepos_files(&plan.images[0]));
 }
 
 #[test]
@@ -91,6 +106,7 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
         uri: uri.into(),
         priority: 10,
         verify_signature: Some(false),
+        keyed: None,
     };
     settings.certs_dir = Some("/etc/buildah-gentoo/certs.d".into());
     settings.binhosts = vec![
@@ -111,13 +127,7 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
     let plan = plan::plan(&[registry.get("rig/greeter").unwrap()], &inputs).unwrap();
     let script = script::render(&plan, "rig/greeter");
     insta::assert_snapshot!("plan@rig+greeter-with-tls-binhost", script);
-    let files: Vec<String> = plan.images[0]
-        .context_files
-        .iter()
-        .filter(|file| file.path.starts_with("etc/portage/binrepos.conf/"))
-        .map(|file| format!("/{}:\n{}", file.path, file.contents))
-        .collect();
-    insta::assert_snapshot!("files@rig+greeter-tls-binrepos", files.join("\n"));
+    insta::assert_snapshot!("files@rig+greeter-tls-binrepos", binrepos_files(&plan.images[0]));
 
     // One mount for the folder both binhosts on that host share, on the emerge step only: not on
     // depclean, which fetches nothing.
@@ -128,12 +138,15 @@ fn a_tls_binhost_gets_its_certificates_mounted_for_emerge_only_and_never_copied(
     for (index, step) in steps.iter().enumerate() {
         let shell = step.command().to_shell();
         assert_eq!(shell.contains("certs.d"), index == emerge, "step {index}: {shell}");
-        assert_eq!(shell.contains("BUILDAH_GENTOO_WGET_TLS_"), index == emerge, "step {index}: {shell}");
+        // The wget options are set on the emerge step alone (binrepos.conf only names the variable).
+        assert_eq!(shell.contains("BUILDAH_GENTOO_WGET_TLS_LAB="), index == emerge, "step {index}: {shell}");
     }
     // The generated files name no mounted path: the image keeps them after the build.
     for file in &plan.images[0].context_files {
         assert!(!file.contents.contains("/run/buildah-gentoo") && !file.contents.contains("certs.d"), "{file:?}");
     }
+    let binrepos = binrepos_files(&plan.images[0]);
+    assert!(!binrepos.contains("/run/buildah-gentoo") && !binrepos.contains("certs.d"), "{binrepos}");
 }
 
 #[test]

@@ -99,6 +99,10 @@ pub struct Binhost {
     /// Verify gpkg signatures. Defaults to on when a keyring is configured; `false` turns verification
     /// off explicitly (portage ≥ 3.0.78 verifies by default).
     pub verify_signature: Option<bool>,
+    /// Whether `uri` holds one package folder per build flags, as `binhost sync` publishes them
+    /// (`<uri>/<root key>-<flags hash>`; the default): a build fetches from the folder of its own
+    /// flags. `false` for a binhost that is one package folder (Gentoo's official binhost).
+    pub keyed: Option<bool>,
 }
 
 fn default_binhost_priority() -> i32 {
@@ -106,6 +110,11 @@ fn default_binhost_priority() -> i32 {
 }
 
 impl Binhost {
+    /// Whether builds fetch from `<uri>/<their binary package key>` (see [`Binhost::keyed`]).
+    pub fn is_keyed(&self) -> bool {
+        self.keyed.unwrap_or(true)
+    }
+
     /// `host[:port]` of an `https://` uri: the name of its folder in `certs_dir` (none for a host
     /// that could not name a folder there, such as `..`).
     pub fn https_authority(&self) -> Option<&str> {
@@ -935,7 +944,8 @@ mod tests {
         );
         assert_eq!(settings.binhosts[0].https_authority(), Some("bin.example:8443"));
         assert_eq!(settings.binhosts[1].https_authority(), None, "http:// binhosts get no certificates");
-        let odd = |uri: &str| Binhost { name: "x".into(), uri: uri.into(), priority: 1, verify_signature: None };
+        let odd =
+            |uri: &str| Binhost { name: "x".into(), uri: uri.into(), priority: 1, verify_signature: None, keyed: None };
         assert_eq!(odd("https://[::1]:8443").https_authority(), Some("[::1]:8443"));
         assert_eq!(odd("https://../up").https_authority(), None);
         assert_eq!(settings.binhosts[0].wget_tls_var(), "BUILDAH_GENTOO_WGET_TLS_LAB_TLS");

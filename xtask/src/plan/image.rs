@@ -182,6 +182,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
     if !packages.is_empty() {
         steps.extend(binpkg_cache::steps(CONTAINER, settings, repositories.clone(), &root_key(root), None));
+        steps.extend(binrepos_steps(CONTAINER, inputs));
         // Only the step that fetches gets the binhosts' certificates and the mirrors (depclean
         // fetches nothing).
         let (tls_mounts, mut env) = binhost_tls(settings, &inputs.binhost_tls);
@@ -340,6 +341,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         let repositories = repository_mounts(root, settings, &registry.repositories_of(image));
         let parent = minimal_parent.map(|_| base.reference());
         steps.extend(binpkg_cache::steps(BUILDER, settings, repositories.clone(), &root_key(root), parent));
+        steps.extend(binrepos_steps(BUILDER, inputs));
         let mut mounts = [repositories, cache_mounts(settings), mirror_mounts(root)].concat();
         mounts.push(root_mount.clone());
         let root_option = format!("--root={EMERGE_ROOT}");
@@ -522,7 +524,6 @@ fn reference_of(
 fn common_context_files(image: &dyn Image, inputs: &PlanInputs, depth: usize) -> Vec<ContextFile> {
     let settings = inputs.settings;
     let mut files = vec![portage_files::tool_make_conf(settings.isolation)];
-    files.extend(portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some(), &inputs.binhost_tls));
     for (position, member) in inputs.registry.minimal_chain(image).into_iter().enumerate() {
         files.extend(portage_files::image_files(member, depth + position));
     }
@@ -534,6 +535,22 @@ fn common_context_files(image: &dyn Image, inputs: &PlanInputs, depth: usize) ->
         files.push(ContextFile { path: "etc/portage/profile/package.provided".into(), contents });
     }
     files
+}
+
+/// The binhosts' binrepos.conf files, written in `container` once the build knows its binary package
+/// key (a keyed binhost's `sync-uri` ends in it).
+fn binrepos_steps(container: Var, inputs: &PlanInputs) -> Vec<Step> {
+    let settings = inputs.settings;
+    portage_files::binrepos(&settings.binhosts, settings.binhost_keyring.is_some(), &inputs.binhost_tls)
+        .into_iter()
+        .map(|(path, contents)| Step::WriteFile {
+            container,
+            isolation: settings.isolation,
+            mounts: vec![],
+            path,
+            contents,
+        })
+        .collect()
 }
 
 /// `buildah run` of argv in `container`.

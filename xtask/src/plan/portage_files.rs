@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use image_defs::{Image, UseFlag};
 use serde::Serialize;
 
+use super::command::{Piece, Word};
 use crate::settings::{Binhost, BinhostTls, Isolation};
 
 /// A generated file, at `path` (relative to the container's `/`).
@@ -42,23 +43,28 @@ pub fn tool_make_conf(isolation: Isolation) -> ContextFile {
     ContextFile { path: "etc/portage/make.conf/01-buildah-gentoo.conf".into(), contents }
 }
 
-/// `/etc/portage/binrepos.conf/<name>.conf` for each remote binhost. Signatures are verified unless
-/// the binhost says `verify-signature = false`; settings validation makes sure a verifying binhost has
-/// a keyring. A binhost with TLS files (`tls`, by `host[:port]`) also gets a fetch and a resume command:
-/// see [`wget_command`].
-pub fn binrepos(binhosts: &[Binhost], has_keyring: bool, tls: &BTreeMap<String, BinhostTls>) -> Vec<ContextFile> {
+/// `/etc/portage/binrepos.conf/<name>.conf` for each remote binhost, as (path, contents). Signatures
+/// are verified unless the binhost says `verify-signature = false`; settings validation makes sure a
+/// verifying binhost has a keyring. A keyed binhost (the default) is fetched from the folder of the
+/// build's flags: its `sync-uri` ends in `/${binpkg_key}`, known when the build runs (see
+/// [`super::binpkg_cache`]), so the file is written by a step of the build, after that key. A
+/// binhost with TLS files (`tls`, by `host[:port]`) also gets a fetch and a resume command: see
+/// [`wget_command`].
+pub fn binrepos(binhosts: &[Binhost], has_keyring: bool, tls: &BTreeMap<String, BinhostTls>) -> Vec<(String, Word)> {
     binhosts
         .iter()
         .map(|binhost| {
             // Unset means a keyring is configured (settings validation insists on one or the other).
             let verify = binhost.verify_signature.unwrap_or(has_keyring);
-            let mut contents = format!(
-                "# Written by buildah-gentoo from the settings' binhosts.\n[{}]\nsync-uri = {}\npriority = {}\nverify-signature = {}\n",
-                binhost.name, binhost.uri, binhost.priority, verify
+            let head = format!(
+                "# Written by buildah-gentoo from the settings' binhosts.\n[{}]\nsync-uri = {}",
+                binhost.name,
+                binhost.uri.trim_end_matches('/')
             );
+            let mut tail = format!("\npriority = {}\nverify-signature = {}\n", binhost.priority, verify);
             if binhost.https_authority().is_some_and(|authority| tls.contains_key(authority)) {
                 let var = binhost.wget_tls_var();
-                contents.push_str(&format!(
+                tail.push_str(&format!(
                     "# The build passes the wget options for this binhost's certificates (mounted, never copied)\n\
                      # in {var}; where that is unset, these are portage's default wget\n\
                      # commands. A fetchcommand also has portage fetch the index with wget: its own HTTP client\n\
@@ -68,7 +74,18 @@ pub fn binrepos(binhosts: &[Binhost], has_keyring: bool, tls: &BTreeMap<String, 
                     wget_command(&var, true)
                 ));
             }
-            ContextFile { path: format!("etc/portage/binrepos.conf/{}.conf", binhost.name), contents }
+            // The step that writes the file adds the last line break.
+            let tail = tail.trim_end_matches('\n').to_owned();
+            let contents = if binhost.is_keyed() {
+                Word(vec![
+                    Piece::Text(format!("{head}/")),
+                    Piece::Var(super::binpkg_cache::BINPKG_KEY),
+                    Piece::Text(tail),
+                ])
+            } else {
+                Word::text(format!("{head}{tail}"))
+            };
+            (format!("/etc/portage/binrepos.conf/{}.conf", binhost.name), contents)
         })
         .collect()
 }
