@@ -1,13 +1,14 @@
 //! `cargo xtask ci job IMAGE` against a real registry (TLS, on loopback), each job on a storage that
 //! holds nothing of the tree but the rig root (what a fresh CI runner has; the rig root stands in for
 //! a stage3 it would pull): a cold job builds and pushes; a child's job pulls its parent by its
-//! input-hash tag; an unchanged job is `up to date (registry)` after one question per image and moves
-//! no layer; a changed definition builds again.
+//! input-hash tag; an unchanged job is `up to date (registry)` after one question per image of its
+//! chain and moves no layer; a changed definition builds again, its packages from the binhost the
+//! jobs publish to (nothing compiles on a runner with an empty cache).
 //!
 //! Run with `BUILDAH_ISOLATION=chroot cargo xtask test -- --test ci_job`.
 
 use buildah_gentoo_tests::e2e::*;
-use buildah_gentoo_tests::servers::{Certificates, Registry, RegistryOptions};
+use buildah_gentoo_tests::servers::{Certificates, Nginx, Registry, RegistryOptions};
 use camino::Utf8PathBuf;
 use serde_json::Value;
 
@@ -17,6 +18,8 @@ struct Farm {
     session: Session,
     registry: Registry,
     certs_d: Utf8PathBuf,
+    /// The folder jobs publish binary packages to, which nginx serves.
+    binhost: Utf8PathBuf,
     _temp: tempfile::TempDir,
 }
 
@@ -42,10 +45,25 @@ impl Farm {
 
     /// `ci job IMAGE --json` in `ws`, on a storage without the tree's images.
     fn job(&self, ws: &Workspace, image: &str) -> Value {
+        self.job_with_cache(ws, image, &self.session.cache_dir())
+    }
+
+    /// Like [`Farm::job`], with another binary package cache.
+    fn job_with_cache(&self, ws: &Workspace, image: &str, cache: &camino::Utf8Path) -> Value {
         self.forget();
-        let args =
-            ["--registry", &self.registry.host, "--certs-dir", self.certs_d.as_str(), "ci", "job", image, "--json"];
-        let finished = self.session.xtask(ws, &args);
+        let args = [
+            "--registry",
+            &self.registry.host,
+            "--certs-dir",
+            self.certs_d.as_str(),
+            "--binhost-publish",
+            self.binhost.as_str(),
+            "ci",
+            "job",
+            image,
+            "--json",
+        ];
+        let finished = self.session.xtask_with_cache(ws, cache, &args);
         finished.expect_success();
         serde_json::from_str(&finished.stdout)
             .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", finished.stdout))
@@ -62,7 +80,9 @@ fn jobs_share_nothing_but_the_registry() {
     let registry = Registry::start(&dir.join("registry"), &certificates, &RegistryOptions::default());
     let certs_d = dir.join("certs.d");
     certificates.certs_d(&certs_d, &registry.host, true, false);
-    let farm = Farm { session, registry, certs_d, _temp: temp };
+    let binhost = dir.join("binhost");
+    std::fs::create_dir_all(&binhost).unwrap();
+    let farm = Farm { session, registry, certs_d, binhost, _temp: temp };
 
     // Cold: rig/base builds and goes up; its child's job pulls it from the registry, by its tag.
     let base = farm.job(&ws, "rig/base");
@@ -89,11 +109,24 @@ fn jobs_share_nothing_but_the_registry() {
     }
     assert_eq!(farm.job(&ws, "rig/hello")["input_hash"], hello["input_hash"]);
 
-    // A changed leaf: only its job builds.
+    // A changed leaf: only its job builds, on a runner with an empty package cache, whose packages
+    // come from the binhost the earlier jobs published to (nginx serving the folder): nothing compiles.
+    let nginx = Nginx::start_http(&dir.join("nginx"), &farm.binhost);
+    std::fs::write(
+        ws.root().join(xtask::settings::SETTINGS_FILE),
+        format!("[[binhost]]\nname = \"farm\"\nuri = \"http://127.0.0.1:{}\"\nverify-signature = false\n", nginx.port),
+    )
+    .unwrap();
     ws.edit(HELLO_RS, "hello from the rig\")", "hello from the rig, changed\")");
-    let changed = farm.job(&ws, "rig/hello");
+    let empty_cache = farm.session.new_cache_dir();
+    let changed = farm.job_with_cache(&ws, "rig/hello", &empty_cache);
     assert_eq!(changed["status"], "built", "{changed:#}");
     assert_ne!(changed["input_hash"], hello["input_hash"]);
+    let emerged = ws.emerged("rig/hello");
+    assert!(emerged.source.is_empty(), "a job with a warm binhost compiles nothing: {emerged:?}");
+    assert_eq!(emerged.binary, vec!["app-misc/hello-1".to_owned()], "{emerged:?}");
+    let access = nginx.access_log();
+    assert!(access.contains("/app-misc/hello/hello-1-") && access.contains(" 200 "), "fetched from the binhost:\n{access}");
     assert_eq!(farm.job(&ws, "rig/base")["status"], "up to date (registry)");
     assert!(farm.registry.log().contains("inputs-"), "the registry served the tags");
 
