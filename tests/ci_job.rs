@@ -126,7 +126,10 @@ fn jobs_share_nothing_but_the_registry() {
     assert!(emerged.source.is_empty(), "a job with a warm binhost compiles nothing: {emerged:?}");
     assert_eq!(emerged.binary, vec!["app-misc/hello-1".to_owned()], "{emerged:?}");
     let access = nginx.access_log();
-    assert!(access.contains("/app-misc/hello/hello-1-") && access.contains(" 200 "), "fetched from the binhost:\n{access}");
+    assert!(
+        access.contains("/app-misc/hello/hello-1-") && access.contains(" 200 "),
+        "fetched from the binhost:\n{access}"
+    );
     assert_eq!(farm.job(&ws, "rig/base")["status"], "up to date (registry)");
     assert!(farm.registry.log().contains("inputs-"), "the registry served the tags");
 

@@ -329,6 +329,7 @@ impl<'a> StepRunner<'a> {
                 Retry::Registry if error.contains("exited with status") => {
                     super::push::transient_reason(&said).or_else(|| super::push::transient_reason(&output))
                 }
+                Retry::BuildahRun if error.contains("exited with status") => buildah_run_flake(&output),
                 _ => None,
             };
             if let Some(why) = transient {
@@ -539,6 +540,14 @@ pub fn log_tail(path: &Utf8Path, count: usize) -> String {
     lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
+/// Why a failed `buildah run` may run again: buildah failed before the command started (see
+/// [`Retry::BuildahRun`]).
+fn buildah_run_flake(output: &str) -> Option<&'static str> {
+    output
+        .contains("sealing memfd copy")
+        .then_some("buildah failed before the command started (memfd copy busy, a buildah 1.28 flake)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,5 +564,51 @@ mod tests {
 ";
         assert_eq!(failed_packages(output).into_iter().collect::<Vec<_>>(), ["app-misc/broken-1"]);
         assert!(failed_packages(">>> Emerging (1 of 1) app-misc/alpha-1::rig\n").is_empty());
+    }
+
+    /// A stand-in for buildah: the first `failures` runs fail with `said`, the others succeed.
+    struct Flaky {
+        said: &'static str,
+        failures: usize,
+        runs: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Spawn for Flaky {
+        fn spawn(&mut self, _: &[String], _: &[(String, String)], mut log: &File, _: bool) -> Result<Spawned> {
+            let run = self.runs.get() + 1;
+            self.runs.set(run);
+            if run <= self.failures {
+                writeln!(log, "{}\nError: exit status 1", self.said)?;
+                return Ok(Spawned { code: Some(1), stdout: String::new() });
+            }
+            Ok(Spawned { code: Some(0), stdout: String::new() })
+        }
+    }
+
+    #[test]
+    fn a_buildah_run_that_failed_before_its_command_runs_again_other_failures_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let step = crate::plan::Step::Run {
+            container: crate::plan::step::CONTAINER,
+            isolation: crate::settings::Isolation::Chroot,
+            mounts: vec![],
+            env: vec![],
+            argv: vec!["true".into()],
+        };
+        let runner = |said, failures, runs: &std::rc::Rc<std::cell::Cell<usize>>| {
+            let flaky = Flaky { said, failures, runs: runs.clone() };
+            let mut runner = StepRunner::with_spawner(Box::new(flaky), dir, dir.join("log")).unwrap();
+            runner.set_var(crate::plan::step::CONTAINER, "ctr".into());
+            runner
+        };
+        let runs = std::rc::Rc::new(std::cell::Cell::new(0));
+        let flake = "Close_Fd sealing memfd copy: Device or resource busy";
+        runner(flake, 1, &runs).run_all(std::slice::from_ref(&step)).unwrap();
+        assert_eq!(runs.get(), 2, "tried again after the memfd flake");
+
+        let runs = std::rc::Rc::new(std::cell::Cell::new(0));
+        let failure = runner("emerge: there are no ebuilds to satisfy \"x\"", 1, &runs).run_all(&[step]).unwrap_err();
+        assert_eq!((runs.get(), failure.kind), (1, "run"), "a real failure is not tried again");
     }
 }

@@ -225,6 +225,10 @@ pub enum Retry {
     /// A registry command: again (a bounded number of times, with backoff) when its error says the
     /// network or the registry had a passing problem.
     Registry,
+    /// `buildah run`: again when buildah failed before the command started, as buildah 1.28's chroot
+    /// run sometimes does (`Close_Fd sealing memfd copy: Device or resource busy`, while it copies
+    /// itself to re-execute); the command itself never ran, so running the step again is safe.
+    BuildahRun,
 }
 
 /// What a step does to container storage, for the clean-up after a failure.
@@ -244,6 +248,17 @@ pub enum Effect {
 impl PlanStep for Step {
     fn command(&self) -> Command {
         Step::command(self)
+    }
+
+    fn retry(&self) -> Retry {
+        match self {
+            Step::Run { .. }
+            | Step::Capture { .. }
+            | Step::Measure { .. }
+            | Step::WriteFile { .. }
+            | Step::Provided { .. } => Retry::BuildahRun,
+            _ => Retry::Never,
+        }
     }
 
     fn kind(&self) -> &'static str {
