@@ -82,6 +82,14 @@ fn jobs_share_nothing_but_the_registry() {
     certificates.certs_d(&certs_d, &registry.host, true, false);
     let binhost = dir.join("binhost");
     std::fs::create_dir_all(&binhost).unwrap();
+    // Every job fetches from the binhost the jobs publish to (nginx serving the folder), as CI
+    // variables would say for the whole pipeline: the binhost is part of every image's build.
+    let nginx = Nginx::start_http(&dir.join("nginx"), &binhost);
+    std::fs::write(
+        ws.root().join(xtask::settings::SETTINGS_FILE),
+        format!("[[binhost]]\nname = \"farm\"\nuri = \"http://127.0.0.1:{}\"\nverify-signature = false\n", nginx.port),
+    )
+    .unwrap();
     let farm = Farm { session, registry, certs_d, binhost, _temp: temp };
 
     // Cold: rig/base builds and goes up; its child's job pulls it from the registry, by its tag.
@@ -110,13 +118,7 @@ fn jobs_share_nothing_but_the_registry() {
     assert_eq!(farm.job(&ws, "rig/hello")["input_hash"], hello["input_hash"]);
 
     // A changed leaf: only its job builds, on a runner with an empty package cache, whose packages
-    // come from the binhost the earlier jobs published to (nginx serving the folder): nothing compiles.
-    let nginx = Nginx::start_http(&dir.join("nginx"), &farm.binhost);
-    std::fs::write(
-        ws.root().join(xtask::settings::SETTINGS_FILE),
-        format!("[[binhost]]\nname = \"farm\"\nuri = \"http://127.0.0.1:{}\"\nverify-signature = false\n", nginx.port),
-    )
-    .unwrap();
+    // come from the binhost the earlier jobs published to: nothing compiles.
     ws.edit(HELLO_RS, "hello from the rig\")", "hello from the rig, changed\")");
     let empty_cache = farm.session.new_cache_dir();
     let changed = farm.job_with_cache(&ws, "rig/hello", &empty_cache);

@@ -499,3 +499,42 @@ fn a_registry_root_pinned_by_digest_is_used_verbatim() {
         "{script}"
     );
 }
+
+/// What a plan says of an image's input hash: the value, or the partial hash a step completes.
+fn hash_of(plan: &plan::ImagePlan) -> String {
+    plan.prelude
+        .iter()
+        .find_map(|step| match step {
+            Step::Assign { value, .. } => Some(value.clone()),
+            Step::InputHash { partial, .. } => Some(partial.clone()),
+            _ => None,
+        })
+        .expect("the prelude settles the input hash")
+}
+
+#[test]
+fn the_input_hash_does_not_depend_on_where_the_caches_and_the_work_folder_are() {
+    let registry = Registry::global().unwrap();
+    let here = fixed_settings();
+    let mut elsewhere = fixed_settings();
+    elsewhere.cache_dir = "/home/runner/.cache/buildah-gentoo".into();
+    elsewhere.work_dir = "build/work".into();
+    for image in registry.in_order() {
+        let a = plan::plan(&[image], &fixed_inputs(registry, &here)).unwrap();
+        let b = plan::plan(&[image], &fixed_inputs(registry, &elsewhere)).unwrap();
+        assert_eq!(hash_of(&a.images[0]), hash_of(&b.images[0]), "{}", image.name());
+    }
+    // The control: what the image is made of does change it.
+    let mut keyed = fixed_settings();
+    keyed.binhosts = vec![xtask::settings::Binhost {
+        name: "farm".into(),
+        uri: "http://127.0.0.1:8080".into(),
+        priority: 10,
+        verify_signature: Some(false),
+        keyed: None,
+    }];
+    let hello = registry.get("rig/hello").unwrap();
+    let a = plan::plan(&[hello], &fixed_inputs(registry, &here)).unwrap();
+    let b = plan::plan(&[hello], &fixed_inputs(registry, &keyed)).unwrap();
+    assert_ne!(hash_of(&a.images[0]), hash_of(&b.images[0]), "a binhost's binrepos.conf is part of the image");
+}

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use image_defs::Image;
 
 use super::emerge::NOT_INPUTS;
-use super::{ImagePlan, Piece, PlanInputs, Step};
+use super::{ImagePlan, Piece, PlanInputs, Step, Word};
 use sha2::{Digest, Sha256};
 
 use crate::hash::sha256;
@@ -37,8 +37,8 @@ pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String
 
 /// The hash (hex SHA-256) of everything that determines the image but the ids it starts from: the
 /// tool's version, the repository's identity, the image's steps (minus those that settle the hash or
-/// move tags, and minus the environment variables of [`NOT_INPUTS`]), its generated files and the
-/// content of every file it copies.
+/// move tags, each as [`as_input`] sees it), its generated files and the content of every file it
+/// copies.
 pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -> Result<String> {
     let mut text = String::new();
     writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
@@ -50,17 +50,7 @@ pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
             continue;
         }
-        match step {
-            // Environment variables that are no input (the mirrors) are left out.
-            Step::Run { env, .. } if env.iter().any(|(key, _)| NOT_INPUTS.contains(&key.as_str())) => {
-                let mut step = step.clone();
-                if let Step::Run { env, .. } = &mut step {
-                    env.retain(|(key, _)| !NOT_INPUTS.contains(&key.as_str()));
-                }
-                std::hash::Hash::hash(&step, &mut steps);
-            }
-            _ => std::hash::Hash::hash(step, &mut steps),
-        }
+        std::hash::Hash::hash(&as_input(step, plan), &mut steps);
         if let Step::Copy { source, .. } = step {
             if let [Piece::Text(path)] = source.0.as_slice() {
                 // The build context and the SBOM are made by the build, not inputs of it.
@@ -80,6 +70,37 @@ pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -
         writeln!(text, "generated {} {}", file.path, sha256(file.contents.as_bytes())).unwrap();
     }
     Ok(sha256(text.as_bytes()))
+}
+
+/// A step as the input hash sees it: without what only says where things are on this machine (the
+/// sources of mounts: caches, repositories, certificates, whose content is an input through the
+/// repositories' identities or is none; the cache folder of the binary package step; the build
+/// context and SBOM under the work folder, whose files are hashed as generated files), and without
+/// the environment variables of [`NOT_INPUTS`]. Two machines with other cache or work folders plan
+/// the same hashes, so a CI runner finds what another one built.
+fn as_input(step: &Step, plan: &ImagePlan) -> Step {
+    let mut step = step.clone();
+    let here = Word::text("");
+    let made_by_the_build = |word: &Word| match word.0.as_slice() {
+        [Piece::Text(path)] => {
+            path.starts_with(plan.context_dir.as_str()) || plan.sbom.as_ref().is_some_and(|sbom| sbom.as_str() == path)
+        }
+        _ => false,
+    };
+    match &mut step {
+        Step::Run { mounts, env, .. } => {
+            mounts.iter_mut().for_each(|mount| mount.source = here.clone());
+            env.retain(|(key, _)| !NOT_INPUTS.contains(&key.as_str()));
+        }
+        Step::Capture { mounts, .. } | Step::Measure { mounts, .. } | Step::WriteFile { mounts, .. } => {
+            mounts.iter_mut().for_each(|mount| mount.source = here.clone());
+        }
+        Step::BinpkgFolder { cache_dir, .. } => cache_dir.clear(),
+        Step::Copy { source, .. } if made_by_the_build(source) => *source = here.clone(),
+        Step::Sbom { output, .. } => output.clear(),
+        _ => {}
+    }
+    step
 }
 
 /// A `Hasher` that feeds a SHA-256, every integer as 8 little-endian bytes, so that what a derived
