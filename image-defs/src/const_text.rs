@@ -121,16 +121,20 @@ pub(crate) const fn invalid(what: &str, text: &str, position: usize, expected: &
 #[track_caller]
 pub(crate) const fn refuse(image: &str, what: &str, value: &str, expected: &str) -> ! {
     let msg = ConstText::new().push("image `").push(image).push("`: invalid ").push(what).push(" `");
-    let (msg, complete) = msg.push_limited(value, MAX_QUOTED);
-    let msg = if complete { msg } else { msg.push("…") };
-    let msg = msg.push("`: expected ").push(expected);
-    panic!("{}", msg.as_str())
+    quote_and_expect(msg, value, expected)
 }
 
 /// Panics with `invalid {kind} {what} `{value}`: expected {expected}`.
 #[track_caller]
 pub(crate) const fn invalid_value(kind: &str, what: &str, value: &str, expected: &str) -> ! {
     let msg = ConstText::new().push("invalid ").push(kind).push(" ").push(what).push(" `");
+    quote_and_expect(msg, value, expected)
+}
+
+/// Panics with `msg` followed by `value` (cut short past [`MAX_QUOTED`] bytes) and
+/// `` `: expected {expected}``.
+#[track_caller]
+const fn quote_and_expect(msg: ConstText, value: &str, expected: &str) -> ! {
     let (msg, complete) = msg.push_limited(value, MAX_QUOTED);
     let msg = if complete { msg } else { msg.push("…") };
     let msg = msg.push("`: expected ").push(expected);

@@ -702,7 +702,7 @@ impl Action {
 // ---------------------------------------------------------------------------------------------
 // Compile-time checks (const fns; a panic in a `const` is a compile error with its message).
 
-const fn contains(text: &str, byte: u8) -> bool {
+pub(crate) const fn contains(text: &str, byte: u8) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {

@@ -77,7 +77,7 @@ impl Repository {
                 }
             }
             RepositoryFrom::Image(reference) => {
-                if reference.is_empty() || has_control(reference) || has_byte(reference, b' ') {
+                if reference.is_empty() || has_control(reference) || crate::image::contains(reference, b' ') {
                     refuse_repository("image", reference, "an image reference such as `registry/overlay:tag`");
                 }
             }
@@ -126,18 +126,6 @@ const fn has_control(text: &str) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] < 0x20 || bytes[i] == 0x7f {
-            return true;
-        }
-        i += 1;
-    }
-    false
-}
-
-const fn has_byte(text: &str, byte: u8) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == byte {
             return true;
         }
         i += 1;
