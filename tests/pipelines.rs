@@ -281,11 +281,11 @@ fn check_gitlab(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     }
     let driver = &jobs["driver"];
     assert_eq!(driver["needs"], Value::Array(Vec::new()));
-    assert_eq!(strings(&driver["script"]), ["cargo build --release --locked -p xtask"]);
-    assert_eq!(strings(&driver["artifacts"]["paths"]), ["target/release/xtask"]);
+    assert_eq!(strings(&driver["script"]), ["cargo install --locked --path xtask --root target/driver"]);
+    assert_eq!(strings(&driver["artifacts"]["paths"]), ["target/driver/bin/xtask"]);
 
     let runs_driver = |job: &Value, command: &str| {
-        assert_eq!(job["variables"]["BUILDAH_GENTOO"], "$CI_PROJECT_DIR/target/release/xtask");
+        assert_eq!(job["variables"]["BUILDAH_GENTOO"], "$CI_PROJECT_DIR/target/driver/bin/xtask");
         assert_eq!(job["variables"]["CARGO_MANIFEST_DIR"], "$CI_PROJECT_DIR/xtask");
         assert_eq!(strings(&job["script"]), ["chmod +x \"$BUILDAH_GENTOO\"", command]);
         assert_eq!(job["artifacts"]["when"], "always", "{command}: logs kept, failed or not");
@@ -337,18 +337,18 @@ fn check_github(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     assert_eq!(uses(driver), ["actions/checkout@v4", "actions/upload-artifact@v4"]);
     assert_eq!(driver.get("container").and_then(Value::as_str), ci_image);
     let upload = &driver["steps"][2]["with"];
-    assert_eq!((upload["name"].as_str(), upload["path"].as_str()), (Some("xtask"), Some("target/release/xtask")));
-    assert_eq!(driver["steps"][1]["run"], "cargo build --release --locked -p xtask");
+    assert_eq!((upload["name"].as_str(), upload["path"].as_str()), (Some("xtask"), Some("target/driver/bin/xtask")));
+    assert_eq!(driver["steps"][1]["run"], "cargo install --locked --path xtask --root target/driver");
 
     let runs_driver = |job: &Value, command: &str| {
         assert_eq!(uses(job), ["actions/checkout@v4", "actions/download-artifact@v4", "actions/upload-artifact@v4"]);
         assert_eq!(job["steps"][3]["if"], "always()", "{command}: logs kept, failed or not");
         assert_eq!(job["steps"][3]["with"]["path"], "target/buildah-gentoo/logs/");
         assert_eq!(job["steps"][1]["with"]["name"], "xtask");
-        assert_eq!(job["steps"][1]["with"]["path"], "target/release");
+        assert_eq!(job["steps"][1]["with"]["path"], "target/driver/bin");
         let script = job["steps"][2]["run"].as_str().unwrap();
         for line in [
-            "export BUILDAH_GENTOO=\"$GITHUB_WORKSPACE/target/release/xtask\" CARGO_MANIFEST_DIR=\"$GITHUB_WORKSPACE/xtask\"",
+            "export BUILDAH_GENTOO=\"$GITHUB_WORKSPACE/target/driver/bin/xtask\" CARGO_MANIFEST_DIR=\"$GITHUB_WORKSPACE/xtask\"",
             "chmod +x \"$BUILDAH_GENTOO\"",
             command,
         ] {

@@ -19,10 +19,11 @@ use image_defs::{Image, Registry, Root};
 
 /// The job that compiles the driver.
 pub const DRIVER_JOB: &str = "driver";
-/// How the driver job compiles it.
-pub const DRIVER_BUILD: &str = "cargo build --release --locked -p xtask";
+/// How the driver job compiles it: `cargo install` builds where `CARGO_TARGET_DIR` says when the
+/// runner sets it (a cache kept between pipelines), and puts the binary in the checkout.
+pub const DRIVER_BUILD: &str = "cargo install --locked --path xtask --root target/driver";
 /// The driver binary, relative to the checkout: the driver job's artifact.
-pub const DRIVER_BINARY: &str = "target/release/xtask";
+pub const DRIVER_BINARY: &str = "target/driver/bin/xtask";
 /// The variable the jobs hold the driver binary's path in.
 pub const DRIVER_VARIABLE: &str = "BUILDAH_GENTOO";
 /// The job of the test rig's root.
