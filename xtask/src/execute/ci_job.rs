@@ -113,8 +113,8 @@ pub fn run(
     // is pulled only when the image builds.
     let mut rig_root_to_pull = None;
     if chain.iter().any(|member| registry.root_of(*member) == Root::Rig) && inputs.storage.id(&inputs.rig_root).is_none() {
-        let tag = rig_root_tag(&inputs.rig_root);
-        let Some(id) = remote.image_id(RIG_ROOT_NAME, tag)? else {
+        let tag = crate::plan::rig_root::remote_tag(&inputs.rig_root);
+        let Some(id) = remote.image_id(RIG_ROOT_NAME, &tag)? else {
             bail!(
                 "`{}` starts on the rig root, which neither local storage nor the registry has (at {}:{tag}): \
                  its job, `ci rig-root`, must run first",
@@ -175,8 +175,8 @@ pub fn run(
         .any(|start| start == Some(ResolvedParent::Root(Root::Rig)));
     if let (true, Some(id)) = (starts_on_rig, &rig_root_to_pull) {
         eprintln!("==> {}: pulling the rig root", image.name());
-        let tag = rig_root_tag(&inputs.rig_root);
-        report.pulled.push(remote.pull_as(RIG_ROOT_NAME, tag, Some(id), &[inputs.rig_root.clone()])?);
+        let tag = crate::plan::rig_root::remote_tag(&inputs.rig_root);
+        report.pulled.push(remote.pull_as(RIG_ROOT_NAME, &tag, Some(id), &[inputs.rig_root.clone()])?);
     }
     for root in [Some(registry.parent_of(image)), registry.builder_of(image)].into_iter().flatten() {
         let ResolvedParent::Root(Root::Tarball { path, .. }) = root else { continue };
@@ -359,7 +359,7 @@ pub fn run_rig_root(sh: &Shell, workspace: &Utf8Path, settings: &Settings) -> Re
     let timing = Timing::start();
     let remote = RemoteRegistry::new(sh, settings)?;
     let reference = rig_root::reference(workspace)?;
-    let tag = rig_root_tag(&reference).to_owned();
+    let tag = crate::plan::rig_root::remote_tag(&reference);
     if remote.image_id(RIG_ROOT_NAME, &tag)?.is_some() {
         let reference = format!("{}:{tag}", remote.repository(RIG_ROOT_NAME));
         return Ok(RootReport { status: "up to date (registry)".into(), reference, pushed: vec![], timing });
@@ -392,11 +392,6 @@ fn push_root(
 
 /// The rig root's name in the registry, under the namespace.
 const RIG_ROOT_NAME: &str = "rig-root";
-
-/// The content tag of the rig root's local reference.
-fn rig_root_tag(reference: &str) -> &str {
-    reference.rsplit_once(':').map_or(reference, |(_, tag)| tag)
-}
 
 /// A local repository's name under the namespace (`<namespace>/root/x` → `root/x`).
 fn under_namespace(settings: &Settings, repository: &str) -> String {
