@@ -81,7 +81,13 @@ pub fn prepare<'a>(
 ) -> Result<Prepared<'a>> {
     let request = inputs::Request { workspace, settings, registry, images, force };
     let mut inputs = inputs::gather(sh, &request)?;
-    if ensure_rig_root && images.iter().any(|image| registry.root_of(*image) == Root::Rig) {
+    // Only an image that starts on the rig root (as parent or builder) needs it: one further down
+    // starts on its parent, which storage has (a CI job pulls only that).
+    let on_rig = |image: &&'static dyn Image| {
+        [Some(registry.parent_of(*image)), registry.builder_of(*image)]
+            .contains(&Some(image_defs::registry::ResolvedParent::Root(Root::Rig)))
+    };
+    if ensure_rig_root && images.iter().any(on_rig) {
         let id = rig_root::ensure(sh, workspace, settings, &inputs.storage)?;
         inputs.storage.insert(inputs.rig_root.clone(), id);
     }
