@@ -301,7 +301,7 @@ fn the_pipeline_runs_on_gitlab_ci_local_with_the_registry_and_binhost_as_the_onl
     figure_6(&cold, &noop, queries);
 
     // A changed leaf: only its job builds, on a runner with an empty cache: nothing compiles.
-    ws.edit(GREETER_RS, "(RDEPEND libgreet, BDEPEND buildtool)", "(RDEPEND libgreet, BDEPEND buildtool), changed");
+    ws.edit(GREETER_RS, "        test: Some(", "        env: &[(\"FARM\", \"changed\")],\n        test: Some(");
     let leaf = farm.run();
     assert!(leaf.succeeded, "{}", leaf.output);
     assert_eq!(built(&leaf), ["rig-greeter"]);
