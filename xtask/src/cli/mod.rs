@@ -67,8 +67,8 @@ pub enum Commands {
     /// than the newest `keep-dates`, containers kept by `--keep-failed` whose process is gone, build
     /// contexts and logs of images no longer defined.
     Clean(clean::CleanArgs),
-    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one, `ci job` / `ci root`
-    /// are what its jobs run.
+    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one; `ci job`, `ci root` and
+    /// `ci rig-root` are what its jobs run.
     Ci(ci::CiArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
