@@ -92,7 +92,7 @@ fn as_input(step: &Step, plan: &ImagePlan) -> Step {
             mounts.iter_mut().for_each(|mount| mount.source = here.clone());
             env.retain(|(key, _)| !NOT_INPUTS.contains(&key.as_str()));
         }
-        Step::Capture { mounts, .. } | Step::Measure { mounts, .. } | Step::WriteFile { mounts, .. } => {
+        Step::Capture { mounts, .. } | Step::WriteFile { mounts, .. } => {
             mounts.iter_mut().for_each(|mount| mount.source = here.clone());
         }
         Step::BinpkgFolder { cache_dir, .. } => cache_dir.clear(),

@@ -254,7 +254,6 @@ impl PlanStep for Step {
         match self {
             Step::Run { .. }
             | Step::Capture { .. }
-            | Step::Measure { .. }
             | Step::WriteFile { .. }
             | Step::Provided { .. } => Retry::BuildahRun,
             _ => Retry::Never,
@@ -342,9 +341,11 @@ pub enum Step {
     /// `package.provided`, in its builder: what the minimal parent holds (`PARENT`, its labels' lines)
     /// and the image's own entries, one `CAT/PF` a line, sorted; the list is also the value assigned.
     Provided { container: Var, isolation: Isolation, parent: Word, entries: Vec<String>, into: Var },
-    /// `VAR=$(buildah run CONTAINER -- du -sxb PATH)`: the size in bytes of the root filesystem
-    /// (`/`), or of a minimal image's new root mounted in its builder.
-    Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
+    /// `VAR=$(du -sxb ROOT)` on the host: the size in bytes of a working container's root
+    /// filesystem, mounted at `ROOT` (`buildah mount`). `du` follows no symlink and stays on that one
+    /// filesystem; on the host it costs no container set-up (a `buildah run` of `du` took 0.6 s, the
+    /// same `du` on the mount 0.1 s).
+    Measure { root: Word, into: Var },
     /// `VAR=$(buildah run CONTAINER -- ARGV)`: a command whose output (possibly empty) the build keeps.
     Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
     /// `VAR=$(COMMAND)` on the host: a command whose output (possibly empty) the build keeps.
@@ -507,9 +508,7 @@ impl Step {
                 .arg(parent.clone())
                 .args(entries.iter().map(String::as_str))
                 .assigning(*into),
-            Step::Measure { container, isolation, mounts, path, into } => {
-                run(*container, *isolation, mounts, &[]).args(["du", "-sxb", path.as_str()]).assigning(*into)
-            }
+            Step::Measure { root, into } => Command::new(["du", "-sxb"]).arg(root.clone()).assigning(*into),
             Step::Capture { container, isolation, mounts, argv, into } => {
                 run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
