@@ -159,7 +159,13 @@ impl ConfigOption {
             }
             ConfigOption::LabelWord(key, word) => {
                 let mut pieces = vec![Piece::Text(format!("{key}="))];
-                pieces.extend(word.0.iter().cloned());
+                for piece in &word.0 {
+                    // Adjacent literal pieces as one, so the shell form quotes the argument once.
+                    match (pieces.last_mut(), piece) {
+                        (Some(Piece::Text(last)), Piece::Text(text)) => last.push_str(text),
+                        (_, piece) => pieces.push(piece.clone()),
+                    }
+                }
                 return [Word::text("--label"), Word(pieces)];
             }
             ConfigOption::Annotation(key, value) => ["--annotation".into(), format!("{key}={value}")],
