@@ -21,8 +21,7 @@ use super::step::{
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
     ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Role, StartsFrom, Status, Step, Var, Word,
-    BINPKG_FLAGS_LABEL,
-    BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
+    BINPKG_FLAGS_LABEL, BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
 use crate::settings::Settings;
 
@@ -77,14 +76,10 @@ pub(super) fn plan_with_prelude(
         _ => None,
     });
     config.expect("every image is configured").push(ConfigOption::LabelWord(INPUT_PARTS_LABEL.into(), label));
-    let parent_name = registry.parent_image(image).map(|parent| parent.name().to_owned());
+    let parent = if plan.minimal.is_some() { registry.minimal_parent(image) } else { registry.parent_image(image) };
     plan.starts_from.push(StartsFrom {
         role: Role::Parent,
-        image: if plan.minimal.is_some() {
-            registry.minimal_parent(image).map(|parent| parent.name().to_owned())
-        } else {
-            parent_name
-        },
+        image: parent.map(|parent| parent.name().to_owned()),
         reference: plan.base.reference().to_owned(),
         id: base.value().map(str::to_owned),
     });

@@ -223,6 +223,52 @@ impl std::hash::Hasher for StableHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{input_parts::parse_label, ConfigOption, ImageIndex, SourceDates};
+
+    /// The plan's hash, `input_hash` (what `ci job` and `--remote-check` compute) and the hash of
+    /// the recorded parts agree, and the label records exactly the parts the hash was made from.
+    #[test]
+    fn the_hash_is_the_hash_of_the_parts_the_label_records() {
+        let registry = image_defs::Registry::global().unwrap();
+        let settings = crate::settings::Settings::defaults(camino::Utf8Path::new("/cache"));
+        let listing = r#"[{"id":"sha256:1111","names":["localhost/gentoo/rig/base:latest"]}]"#;
+        let inputs = PlanInputs {
+            registry,
+            settings: &settings,
+            date_tag: "20260101".into(),
+            rig_root: "localhost/rig-root:x".into(),
+            tarballs: Default::default(),
+            source_dates: SourceDates { rig: 1, repository: 1 },
+            storage: ImageIndex::parse(listing).unwrap(),
+            repositories: Default::default(),
+            copied_files: Default::default(),
+            binhost_tls: Default::default(),
+            force: false,
+        };
+        let hello = registry.get("rig/hello").unwrap();
+        let plan = crate::plan::plan_image(hello, &inputs).unwrap();
+        let hash = plan.input_hash.clone().expect("the parent is in storage");
+        assert_eq!(hash, input_hash(hello, &inputs, "1111", None).unwrap());
+        assert_eq!(hash, combine(&plan.input_parts.partial_hash(), "1111", None));
+        let label = plan
+            .steps
+            .iter()
+            .find_map(|step| match step {
+                Step::Config { options, .. } => options.iter().find_map(|option| match option {
+                    ConfigOption::LabelWord(key, word) if key == INPUT_PARTS_LABEL => Some(word.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .expect("the label is planned");
+        let (recorded, parent, builder) = parse_label(&label.resolve(&Default::default()).unwrap()).unwrap();
+        assert_eq!(recorded, plan.input_parts.short());
+        assert_eq!((parent.as_deref(), builder), (Some("1111"), None));
+        for part in ["tool", "repository", "settings", "packages", "env", "config", "test", "commit", "steps"] {
+            assert!(recorded.contains_key(part), "{part} in {recorded:?}");
+        }
+        assert!(recorded.contains_key("portage:etc/portage/package.use/rig+hello"), "{recorded:?}");
+    }
 
     #[test]
     fn every_id_changes_the_hash_and_the_sha256_prefix_does_not() {

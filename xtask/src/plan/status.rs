@@ -97,7 +97,9 @@ pub fn statuses(
         .map(|image| {
             let status = state(image, storage);
             let reasons = match status {
-                State::Stale => explain(image, labels.get(&image.name).and_then(|labels| labels.get(INPUT_PARTS_LABEL))),
+                State::Stale => {
+                    explain(image, labels.get(&image.name).and_then(|labels| labels.get(INPUT_PARTS_LABEL)))
+                }
                 _ => Vec::new(),
             };
             ImageStatus {
@@ -126,7 +128,8 @@ fn state(image: &ImagePlan, storage: &ImageIndex) -> State {
 /// Why a stale image is stale, from its recorded label (`None`: built before labels recorded parts).
 fn explain(image: &ImagePlan, recorded: Option<&String>) -> Vec<Reason> {
     let Some((parts, parent, builder)) = recorded.and_then(|label| parse_label(label)) else {
-        let mut reasons = vec![Reason { input: Input::NoManifest, part: String::new(), path: None, was: None, now: None }];
+        let mut reasons =
+            vec![Reason { input: Input::NoManifest, part: String::new(), path: None, was: None, now: None }];
         // What the plan builds first is a reason without any record.
         reasons.extend(id_reasons(image, None, None).into_iter().filter(|reason| reason.now.is_none()));
         return reasons;
@@ -234,7 +237,8 @@ impl ImageStatus {
 impl Reason {
     /// The reason in words.
     pub fn describe(&self) -> String {
-        let value = |value: &Option<String>| value.as_deref().map_or("none".to_owned(), |value| short(value).to_owned());
+        let value =
+            |value: &Option<String>| value.as_deref().map_or("none".to_owned(), |value| short(value).to_owned());
         let change = format!("{} → {}", value(&self.was), value(&self.now));
         let part = &self.part;
         match self.input {
