@@ -90,12 +90,17 @@ fn status_names_the_input_that_changed() {
     std::fs::write(ws.root().join(MOTD), "welcome\n").unwrap();
     assert_eq!(state(&status(&session, &ws, &["rig/hello"]), "rig/hello"), up_to_date());
 
-    // The ebuild repository: a new file in it makes both images stale, for the repository alone,
-    // with the old and new identity.
+    // The ebuild repository: a new file in it makes both images stale, for the repository (with the
+    // old and new identity); rig/hello also because its parent is built first.
     std::fs::write(ws.root().join(REPO_FILE), "<pkgmetadata/>\n").unwrap();
     let changed = status(&session, &ws, &["rig/hello"]);
+    assert_eq!(state(&changed, "rig/base"), ("stale".to_owned(), vec![reason("repository", "main", None)]));
+    assert_eq!(
+        state(&changed, "rig/hello"),
+        ("stale".to_owned(), vec![reason("repository", "main", None), reason("parent", "rig/base", None)])
+    );
+    assert!(entry(&changed, "rig/hello")["reasons"][1]["now"].is_null(), "the parent's new id is not known yet");
     for image in ["rig/base", "rig/hello"] {
-        assert_eq!(state(&changed, image), ("stale".to_owned(), vec![reason("repository", "main", None)]));
         let repository = &entry(&changed, image)["reasons"][0];
         assert!(repository["was"].is_string() && repository["now"].is_string(), "{repository:#}");
         assert_ne!(repository["was"], repository["now"]);
