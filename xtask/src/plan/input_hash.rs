@@ -261,7 +261,8 @@ mod tests {
                 _ => None,
             })
             .expect("the label is planned");
-        let (recorded, parent, builder) = parse_label(&label.resolve(&Default::default()).unwrap()).unwrap();
+        let recorded = parse_label(&label.resolve(&Default::default()).unwrap()).unwrap();
+        let (parent, builder, recorded) = (recorded.parent, recorded.builder, recorded.parts);
         assert_eq!(recorded, plan.input_parts.short());
         assert_eq!((parent.as_deref(), builder), (Some("1111"), None));
         for part in ["tool", "repository", "settings", "packages", "env", "config", "test", "commit", "steps"] {

@@ -116,13 +116,23 @@ fn json(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")
 }
 
-/// What a recorded label says, read back: the short parts and the ids. `None` when the value is not
-/// such a JSON object of strings.
-pub fn parse_label(value: &str) -> Option<(BTreeMap<String, String>, Option<String>, Option<String>)> {
+/// What a recorded label says, read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedParts {
+    /// Part name → short value.
+    pub parts: BTreeMap<String, String>,
+    /// The id of the parent the image was built on (`scratch` for an empty root).
+    pub parent: Option<String>,
+    /// The id of a minimal image's builder.
+    pub builder: Option<String>,
+}
+
+/// Reads a label's value; `None` when it is not a JSON object of strings.
+pub fn parse_label(value: &str) -> Option<RecordedParts> {
     let mut parts: BTreeMap<String, String> = serde_json::from_str(value).ok()?;
     let parent = parts.remove(PARENT);
     let builder = parts.remove(BUILDER);
-    Some((parts, parent, builder))
+    Some(RecordedParts { parts, parent, builder })
 }
 
 #[cfg(test)]
@@ -156,14 +166,14 @@ mod tests {
         let word = parts().label(IdWord::Value("sha256:1111"), Some(IdWord::Var(Var("builder_id"))));
         let vars = [(Var("builder_id"), "2222".to_owned())].into_iter().collect();
         let value = word.resolve(&vars).unwrap();
-        let (recorded, parent, builder) = parse_label(&value).expect("JSON");
+        let RecordedParts { parts: recorded, parent, builder } = parse_label(&value).expect("JSON");
         assert_eq!(recorded, parts().short());
         assert_eq!(recorded[group::ENV], "abababababab");
         assert_eq!(recorded[TOOL], "0.1.0");
         assert_eq!((parent.as_deref(), builder.as_deref()), (Some("1111"), Some("2222")));
         let full = parts().label(IdWord::Var(Var("base_id")), None);
         let vars = [(Var("base_id"), "3333".to_owned())].into_iter().collect();
-        let (_, parent, builder) = parse_label(&full.resolve(&vars).unwrap()).unwrap();
+        let RecordedParts { parent, builder, .. } = parse_label(&full.resolve(&vars).unwrap()).unwrap();
         assert_eq!((parent.as_deref(), builder), (Some("3333"), None));
         assert!(parse_label("not json").is_none());
     }

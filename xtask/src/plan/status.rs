@@ -127,15 +127,15 @@ fn state(image: &ImagePlan, storage: &ImageIndex) -> State {
 
 /// Why a stale image is stale, from its recorded label (`None`: built before labels recorded parts).
 fn explain(image: &ImagePlan, recorded: Option<&String>) -> Vec<Reason> {
-    let Some((parts, parent, builder)) = recorded.and_then(|label| parse_label(label)) else {
+    let Some(recorded) = recorded.and_then(|label| parse_label(label)) else {
         let mut reasons =
             vec![Reason { input: Input::NoManifest, part: String::new(), path: None, was: None, now: None }];
         // What the plan builds first is a reason without any record.
         reasons.extend(id_reasons(image, None, None).into_iter().filter(|reason| reason.now.is_none()));
         return reasons;
     };
-    let mut reasons = diff_parts(&parts, &image.input_parts.short());
-    reasons.extend(id_reasons(image, parent.as_deref(), builder.as_deref()));
+    let mut reasons = diff_parts(&recorded.parts, &image.input_parts.short());
+    reasons.extend(id_reasons(image, recorded.parent.as_deref(), recorded.builder.as_deref()));
     if reasons.is_empty() {
         reasons.push(Reason { input: Input::Unexplained, part: String::new(), path: None, was: None, now: None });
     }
