@@ -142,4 +142,29 @@ fn status_names_the_input_that_changed() {
     let bare = |id: &str| id.trim_start_matches("sha256:").to_owned();
     assert_eq!(parent["was"].as_str().map(bare), Some(bare(&old_base)), "{parent:#}");
     assert_eq!(parent["now"].as_str().map(bare), Some(bare(&new_base)), "{parent:#}");
+
+    // Built before images recorded their parts (the label taken away): stale by its hash, with no
+    // parts to name; up to date by its hash all the same.
+    forget_parts(&session, "rig/hello", &[]);
+    let unrecorded = status(&session, &ws, &["rig/hello"]);
+    assert_eq!(state(&unrecorded, "rig/hello"), ("stale".to_owned(), vec![reason("no_manifest", "", None)]));
+    session.xtask(&ws, &["build", "rig/hello"]).expect_success();
+    let hash = entry(&status(&session, &ws, &["rig/hello"]), "rig/hello")["input_hash"].as_str().unwrap().to_owned();
+    forget_parts(&session, "rig/hello", &[&session.reference("rig/hello", &format!("inputs-{hash}"))]);
+    assert_eq!(state(&status(&session, &ws, &["rig/hello"]), "rig/hello"), up_to_date());
+}
+
+/// Commits the image's `latest` again without the input-parts label and moves `latest` (and the
+/// `also` references) to the result: an image as a tool without the label built it.
+fn forget_parts(session: &Session, image: &str, also: &[&str]) {
+    let latest = session.latest(image);
+    let container = buildah_ok(&["from", "--pull=never", "--quiet", &latest]).trim().to_owned();
+    let label = format!("{}-", xtask::plan::input_parts::INPUT_PARTS_LABEL);
+    buildah_ok(&["config", "--label", &label, &container]);
+    let id = buildah_ok(&["commit", "--quiet", "--rm", &container]).trim().to_owned();
+    let mut tag = vec!["tag", id.as_str(), latest.as_str()];
+    tag.extend_from_slice(also);
+    buildah_ok(&tag);
+    session.remember_ids();
+    assert!(!image_labels(&latest).contains_key(xtask::plan::input_parts::INPUT_PARTS_LABEL), "the label is gone");
 }

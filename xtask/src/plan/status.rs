@@ -372,6 +372,24 @@ mod tests {
         let reasons = explain(&first, None);
         assert_eq!(reasons.iter().map(|reason| reason.input).collect::<Vec<_>>(), [Input::NoManifest, Input::Parent]);
         assert_eq!(explain(&same, None).iter().map(|reason| reason.input).collect::<Vec<_>>(), [Input::NoManifest]);
+        // A minimal image's builder, rebuilt since.
+        let builder = StartsFrom {
+            role: Role::Builder,
+            image: Some("rig/base".into()),
+            reference: "localhost/gentoo/rig/base:latest".into(),
+            id: Some("4444".into()),
+        };
+        let minimal = stale_image(vec![parent(Some("1111")), builder]);
+        let label =
+            minimal.input_parts.label(input_parts::IdWord::Value("1111"), Some(input_parts::IdWord::Value("3333")));
+        let reasons = explain(&minimal, Some(&label.resolve(&Default::default()).unwrap()));
+        assert_eq!(
+            reasons
+                .iter()
+                .map(|reason| (reason.input, reason.was.as_deref(), reason.now.as_deref()))
+                .collect::<Vec<_>>(),
+            [(Input::Builder, Some("3333"), Some("4444"))]
+        );
         let status = ImageStatus {
             image: "rig/hello".into(),
             status: State::Stale,
