@@ -61,6 +61,9 @@ pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) ->
             continue;
         }
         let hashed = as_input(step, plan);
+        // Where each group's steps stand among the others: the order across groups is an input too.
+        let position = if matches!(hashed, Step::Config { .. }) { "config step" } else { group_of(&hashed) };
+        feed(group::STEPS, &|hasher| hasher.0.update(format!("{position}\n")));
         match &hashed {
             Step::Config { options, .. } => {
                 for option in options {
