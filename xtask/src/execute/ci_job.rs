@@ -196,6 +196,7 @@ pub fn run(
         jobs: 1,
         keep_failed: false,
         keep_going: false,
+        explain: false,
         output: super::Output::Stderr,
     };
     let summary = executor.build(sh, &build)?;

@@ -19,6 +19,7 @@ pub mod root_import;
 pub mod runner;
 mod schedule;
 pub mod source_date;
+pub mod status;
 pub mod storage;
 pub mod summary;
 
@@ -45,6 +46,8 @@ pub struct BuildRequest {
     pub jobs: usize,
     pub keep_failed: bool,
     pub keep_going: bool,
+    /// Print why each image is built (or up to date) before building (`build --explain`).
+    pub explain: bool,
     /// Where progress and the summary go.
     pub output: Output,
 }
@@ -125,6 +128,11 @@ impl Executor<'_> {
         interrupt::install();
         let started = Instant::now();
         let prepared = prepare(sh, self.workspace, self.settings, self.registry, &request.images, request.force, true)?;
+        if request.explain {
+            for image in status::of_plan(sh, &prepared.plan, &prepared.inputs.storage)? {
+                say(request, &image.line());
+            }
+        }
         self.prepare_caches()?;
         self.run_plan(sh, request, &prepared, started)
     }

@@ -11,7 +11,8 @@ use super::actions;
 use super::binpkg_cache;
 use super::cleanup::{cleanup_argv, remove_leftovers_argv};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirror_mounts, mirrors_env, repository_mounts, root_key};
-use super::input_hash::{combine, partial};
+use super::input_hash::{combine, parts};
+use super::input_parts::{IdWord, INPUT_PARTS_LABEL};
 use super::labels::{config_options, oci_options};
 use super::step::{
     BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PARENT_PACKAGES,
@@ -19,8 +20,8 @@ use super::step::{
 };
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
-    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, BINPKG_FLAGS_LABEL,
-    BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
+    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Role, StartsFrom, Status, Step, Var, Word,
+    BINPKG_FLAGS_LABEL, BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
 use crate::settings::Settings;
 
@@ -60,7 +61,37 @@ pub(super) fn plan_with_prelude(
         }
         _ => None,
     };
-    let partial = partial(&plan, inputs, &inputs.repositories_of(image)?)?;
+    let parts = parts(image, &plan, inputs)?;
+    let partial = parts.partial_hash();
+    // The record of the parts, with the ids the image starts from (values, or the prelude's variables).
+    fn id_word(dependency: &Dependency, var: Var) -> IdWord<'_> {
+        match dependency {
+            Dependency::Known(id) => IdWord::Value(id),
+            _ => IdWord::Var(var),
+        }
+    }
+    let label = parts.label(id_word(&base, BASE_ID), builder.as_ref().map(|builder| id_word(builder, BUILDER_ID)));
+    let config = plan.steps.iter_mut().rev().find_map(|step| match step {
+        Step::Config { container: CONTAINER, options } => Some(options),
+        _ => None,
+    });
+    config.expect("every image is configured").push(ConfigOption::LabelWord(INPUT_PARTS_LABEL.into(), label));
+    let parent = if plan.minimal.is_some() { registry.minimal_parent(image) } else { registry.parent_image(image) };
+    plan.starts_from.push(StartsFrom {
+        role: Role::Parent,
+        image: parent.map(|parent| parent.name().to_owned()),
+        reference: plan.base.reference().to_owned(),
+        id: base.value().map(str::to_owned),
+    });
+    if let (Some(minimal), Some(builder)) = (&plan.minimal, &builder) {
+        plan.starts_from.push(StartsFrom {
+            role: Role::Builder,
+            image: registry.builder_image(image).map(|builder| builder.name().to_owned()),
+            reference: minimal.builder.clone(),
+            id: builder.value().map(str::to_owned),
+        });
+    }
+    plan.input_parts = parts;
     match (&base, &builder) {
         (Dependency::Known(base), None | Some(Dependency::Known(_))) => {
             let builder = builder.as_ref().map(|builder| builder.value().expect("known"));
@@ -258,6 +289,8 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         sbom: Some(sbom),
         prelude: Vec::new(),
         steps,
+        input_parts: Default::default(),
+        starts_from: Vec::new(),
     })
 }
 
@@ -409,6 +442,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         sbom: Some(sbom),
         prelude: Vec::new(),
         steps,
+        input_parts: Default::default(),
+        starts_from: Vec::new(),
     })
 }
 

@@ -123,6 +123,9 @@ pub enum ConfigOption {
     Label(String, String),
     /// A label whose value is a variable's (a command's output, known when the build runs).
     LabelFrom(String, Var),
+    /// A label whose value is text with variables in it (the record of the input parts, with the ids
+    /// the image starts from).
+    LabelWord(String, Word),
     /// An OCI manifest annotation.
     Annotation(String, String),
     /// An annotation whose value is a variable's.
@@ -153,6 +156,17 @@ impl ConfigOption {
             ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
             ConfigOption::LabelFrom(key, var) => {
                 return [Word::text("--label"), Word(vec![Piece::Text(format!("{key}=")), Piece::Var(*var)])]
+            }
+            ConfigOption::LabelWord(key, word) => {
+                let mut pieces = vec![Piece::Text(format!("{key}="))];
+                for piece in &word.0 {
+                    // Adjacent literal pieces as one, so the shell form quotes the argument once.
+                    match (pieces.last_mut(), piece) {
+                        (Some(Piece::Text(last)), Piece::Text(text)) => last.push_str(text),
+                        (_, piece) => pieces.push(piece.clone()),
+                    }
+                }
+                return [Word::text("--label"), Word(pieces)];
             }
             ConfigOption::Annotation(key, value) => ["--annotation".into(), format!("{key}={value}")],
             ConfigOption::AnnotationFrom(key, var) => {
