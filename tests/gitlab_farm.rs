@@ -42,7 +42,8 @@ export CONTAINERS_STORAGE_CONF="$job/storage.conf" BUILDAH_GENTOO_CACHE_DIR="$jo
 
 /// The file gitlab-ci-local runs: the generated pipeline, and the runner's set-up before each job.
 const FARM_FILE: &str = "farm.gitlab-ci.yml";
-const FARM_YAML: &str = "include:\n  - local: .gitlab-ci.yml\ndefault:\n  before_script:\n    - . \"$FARM/runner-setup.sh\"\n";
+const FARM_YAML: &str =
+    "include:\n  - local: .gitlab-ci.yml\ndefault:\n  before_script:\n    - . \"$FARM/runner-setup.sh\"\n";
 
 struct Farm {
     session: Session,
@@ -117,8 +118,11 @@ impl Farm {
         let dir = Utf8PathBuf::from_path_buf(temp.path().to_owned()).unwrap();
         let certificates = Certificates::make(&dir.join("pki"));
         let credentials = Some(("farm".to_owned(), PASSWORD.to_owned()));
-        let registry =
-            Registry::start(&dir.join("registry"), &certificates, &RegistryOptions { credentials, ..Default::default() });
+        let registry = Registry::start(
+            &dir.join("registry"),
+            &certificates,
+            &RegistryOptions { credentials, ..Default::default() },
+        );
         let certs_d = dir.join("certs.d");
         certificates.certs_d(&certs_d, &registry.host, true, false);
         let authfile = dir.join("auth.json");
@@ -129,7 +133,10 @@ impl Farm {
         // Every job fetches from the binhost the jobs publish to, as the checkout's settings say.
         std::fs::write(
             ws.root().join(xtask::settings::SETTINGS_FILE),
-            format!("[[binhost]]\nname = \"farm\"\nuri = \"http://127.0.0.1:{}\"\nverify-signature = false\n", nginx.port),
+            format!(
+                "[[binhost]]\nname = \"farm\"\nuri = \"http://127.0.0.1:{}\"\nverify-signature = false\n",
+                nginx.port
+            ),
         )
         .unwrap();
         Farm {
@@ -319,7 +326,11 @@ fn the_pipeline_runs_on_gitlab_ci_local_with_the_registry_and_binhost_as_the_onl
 
     // A failing job: rig/hello's build fails (a package that dies in src_compile); rig/greeter,
     // built on it, does not run; rig/base and rig/alpha do.
-    ws.edit(HELLO_RS, "packages: &[atom!(\"app-misc/hello\")]", "packages: &[atom!(\"app-misc/hello\"), atom!(\"app-misc/broken\")]");
+    ws.edit(
+        HELLO_RS,
+        "packages: &[atom!(\"app-misc/hello\")]",
+        "packages: &[atom!(\"app-misc/hello\"), atom!(\"app-misc/broken\")]",
+    );
     ws.edit(
         HELLO_RS,
         "package_use: &[package_use!(\"app-misc/hello\" => \"extra\")]",
@@ -415,7 +426,9 @@ fn contains_in_files(dir: &Utf8Path, needle: &str) -> bool {
                 if seen.insert(path.clone()) {
                     pending.push(path);
                 }
-            } else if std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
                 return true;
             }
         }

@@ -244,7 +244,10 @@ fn a_stage3_tarball_is_verified_then_imported_keeping_owners_and_capabilities_an
     ci(&["ci", "root", stage3.tarball.as_str()]);
     let pushed = root_report();
     assert_eq!(pushed["status"], "pushed", "{pushed:#}");
-    assert!(pushed["reference"].as_str().unwrap().ends_with(&format!("/root/stage3-rig:sha512-{}", &stage3.sha512[..16])));
+    assert!(pushed["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/root/stage3-rig:sha512-{}", &stage3.sha512[..16])));
     ci(&["ci", "root", stage3.tarball.as_str()]);
     assert_eq!(root_report()["status"], "up to date (registry)");
     for image in stored_images() {
@@ -258,7 +261,12 @@ fn a_stage3_tarball_is_verified_then_imported_keeping_owners_and_capabilities_an
     let pulled: Vec<&str> = job["pulled"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
     assert_eq!(pulled.len(), 1, "{job:#}");
     assert!(pulled[0].ends_with(&format!("/root/stage3-rig:sha512-{}", &stage3.sha512[..16])), "{job:#}");
-    assert_eq!(root_images(&session).len(), 2, "the pulled root is named as an import names it: {:?}", root_images(&session));
+    assert_eq!(
+        root_images(&session).len(),
+        2,
+        "the pulled root is named as an import names it: {:?}",
+        root_images(&session)
+    );
 }
 
 /// xz and bzip2 tarballs with a digest declared in the definition (no `.DIGESTS`), through the

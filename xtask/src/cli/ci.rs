@@ -72,7 +72,8 @@ fn job(context: &Context, args: &JobArgs) -> Result<ExitCode> {
         report.error = Some(format!("{error:#}"));
     }
     report.timing.stop();
-    let saved = ci_job::write_report(&context.workspace, &context.settings, &pipeline::job_name(image.name()), &report)?;
+    let saved =
+        ci_job::write_report(&context.workspace, &context.settings, &pipeline::job_name(image.name()), &report)?;
     outcome?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -40,10 +40,8 @@ pub fn run(context: &Context, args: &PipelineArgs, system: System) -> Result<Exi
     };
     let pipeline = pipeline::pipeline(registry, &images, selection)?;
     let logs = context.settings.work_dir.join("logs");
-    let options = Options {
-        ci_image: context.settings.ci_image.as_deref(),
-        logs: logs.is_relative().then_some(logs.as_str()),
-    };
+    let options =
+        Options { ci_image: context.settings.ci_image.as_deref(), logs: logs.is_relative().then_some(logs.as_str()) };
     let text = match system {
         System::Gitlab => pipeline::gitlab::render(&pipeline, options),
         System::Github => pipeline::github::render(&pipeline, options),

@@ -112,7 +112,9 @@ pub fn run(
     // The rig root, when local storage lacks it: its id from the registry, where its job put it; it
     // is pulled only when the image builds.
     let mut rig_root_to_pull = None;
-    if chain.iter().any(|member| registry.root_of(*member) == Root::Rig) && inputs.storage.id(&inputs.rig_root).is_none() {
+    if chain.iter().any(|member| registry.root_of(*member) == Root::Rig)
+        && inputs.storage.id(&inputs.rig_root).is_none()
+    {
         let tag = crate::plan::rig_root::remote_tag(&inputs.rig_root);
         let Some(id) = remote.image_id(RIG_ROOT_NAME, &tag)? else {
             bail!(

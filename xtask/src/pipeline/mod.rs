@@ -255,7 +255,8 @@ fn generated_by(pipeline: &Pipeline, system: &str) -> Vec<String> {
         "Each job runs `\"$BUILDAH_GENTOO\" ci job IMAGE` with nothing but the checkout, the registry and".to_owned(),
         "the binhost: it pulls its parents from the registry by their `inputs-<hash>` tag, builds (or".to_owned(),
         "finds the image up to date there), pushes the image and publishes its binary packages. Every".to_owned(),
-        "job keeps the logs folder (the build's log, its report `ci/<job>.json`) as an artifact, even failed.".to_owned(),
+        "job keeps the logs folder (the build's log, its report `ci/<job>.json`) as an artifact, even failed."
+            .to_owned(),
     ]
 }
 

@@ -266,10 +266,9 @@ impl PlanStep for Step {
 
     fn retry(&self) -> Retry {
         match self {
-            Step::Run { .. }
-            | Step::Capture { .. }
-            | Step::WriteFile { .. }
-            | Step::Provided { .. } => Retry::BuildahRun,
+            Step::Run { .. } | Step::Capture { .. } | Step::WriteFile { .. } | Step::Provided { .. } => {
+                Retry::BuildahRun
+            }
             _ => Retry::Never,
         }
     }
