@@ -125,6 +125,7 @@ pub fn run(
         keep_failed: false,
         keep_going: false,
         output: super::Output::Stderr,
+        quiet: false,
     };
     let summary = executor.build(sh, &build)?;
     if !summary.succeeded() {
