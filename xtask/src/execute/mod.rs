@@ -492,9 +492,10 @@ impl Output {
 
 /// A line of the build outside any image's run (no live lines are shown then).
 fn say(request: &BuildRequest, line: &str) {
-    match request.output.stream() {
-        progress::Stream::Stdout => println!("{line}"),
-        progress::Stream::Stderr => eprintln!("{line}"),
+    if request.output == Output::Human {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
     }
 }
 

@@ -21,24 +21,31 @@ pub const STILL_AT_EVERY: Duration = Duration::from_secs(30);
 const TICK: Duration = Duration::from_secs(1);
 
 /// The stream the build's human output goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Stream {
     Stdout,
     Stderr,
+    /// Lines kept in memory (tests of the display).
+    #[cfg(test)]
+    Memory(Arc<Mutex<Vec<String>>>),
 }
 
 impl Stream {
-    fn print(self, line: &str) {
+    fn print(&self, line: &str) {
         match self {
             Stream::Stdout => println!("{line}"),
             Stream::Stderr => eprintln!("{line}"),
+            #[cfg(test)]
+            Stream::Memory(lines) => lines.lock().unwrap().push(line.to_owned()),
         }
     }
 
-    fn is_terminal(self) -> bool {
+    fn is_terminal(&self) -> bool {
         match self {
             Stream::Stdout => std::io::stdout().is_terminal(),
             Stream::Stderr => std::io::stderr().is_terminal(),
+            #[cfg(test)]
+            Stream::Memory(_) => false,
         }
     }
 }
@@ -77,12 +84,28 @@ pub struct ProgressDisplay {
 impl ProgressDisplay {
     /// A display on `stream`: live on a terminal, plain lines elsewhere, none when `quiet`.
     pub fn start(stream: Stream, quiet: bool) -> ProgressDisplay {
+        let mut display = ProgressDisplay::new(stream, quiet);
+        if !matches!(*display.mode, Mode::Quiet) {
+            let (stop, stopped) = mpsc::channel::<()>();
+            let (mode, stream, images) = (display.mode.clone(), display.stream.clone(), display.images.clone());
+            let thread = std::thread::spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+                    tick(&mode, &stream, &images, Instant::now());
+                }
+            });
+            display.ticker = Some((stop, thread));
+        }
+        display
+    }
+
+    /// A display without its ticker.
+    fn new(stream: Stream, quiet: bool) -> ProgressDisplay {
         let mode = if quiet {
             Mode::Quiet
         } else if stream.is_terminal() {
             let target = match stream {
                 Stream::Stdout => ProgressDrawTarget::stdout(),
-                Stream::Stderr => ProgressDrawTarget::stderr(),
+                _ => ProgressDrawTarget::stderr(),
             };
             let multi = MultiProgress::with_draw_target(target);
             // A terminal indicatif would not draw on (TERM=dumb): plain lines, or they are lost.
@@ -94,22 +117,7 @@ impl ProgressDisplay {
         } else {
             Mode::Lines
         };
-        let mode = Arc::new(mode);
-        let images = Images::default();
-        let ticker = match *mode {
-            Mode::Quiet => None,
-            Mode::Terminal(_) | Mode::Lines => {
-                let (stop, stopped) = mpsc::channel::<()>();
-                let (mode, images) = (mode.clone(), images.clone());
-                let thread = std::thread::spawn(move || {
-                    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
-                        tick(&mode, stream, &images, Instant::now());
-                    }
-                });
-                Some((stop, thread))
-            }
-        };
-        ProgressDisplay { stream, mode, images, ticker }
+        ProgressDisplay { stream, mode: Arc::new(mode), images: Images::default(), ticker: None }
     }
 
     /// Prints a line of the build (`==> [3/8] nginx: building ...`), above the live lines.
@@ -127,8 +135,11 @@ impl ProgressDisplay {
     /// Starts following an image's output (its time counts from now); `number` (of `total`) is its
     /// place in the build. Its live line shows once it [builds](ImageWatch::show).
     pub fn watch(&self, number: usize, total: usize, name: &str) -> ImageWatch<'_> {
+        self.watch_at(number, total, name, Instant::now())
+    }
+
+    fn watch_at(&self, number: usize, total: usize, name: &str, now: Instant) -> ImageWatch<'_> {
         let label = format!("[{number}/{total}] {name}");
-        let now = Instant::now();
         let watched = Watched { label: label.clone(), progress: ImageProgress::new(now), bar: None, last_said: now };
         self.images.lock().unwrap().insert(number, watched);
         ImageWatch { display: self, number, label }
@@ -146,9 +157,8 @@ impl ProgressDisplay {
         watched.bar = Some(bar);
     }
 
-    /// Reads a line of an image's output.
-    fn line(&self, number: usize, line: &str) {
-        let now = Instant::now();
+    /// Reads a line of an image's output, read at `now`.
+    fn line(&self, number: usize, line: &str, now: Instant) {
         let mut images = self.images.lock().unwrap();
         let Some(watched) = images.get_mut(&number) else { return };
         let change = watched.progress.feed(line, now);
@@ -205,7 +215,7 @@ impl ImageWatch<'_> {
 
     /// Reads a line of the image's output (what its steps print, as it comes).
     pub fn line(&self, line: &str) {
-        self.display.line(self.number, line);
+        self.display.line(self.number, line, Instant::now());
     }
 
     /// Stops following the image (its live line goes); the packages it merged. Lines it reads
@@ -234,7 +244,7 @@ fn live_text(progress: &ImageProgress, now: Instant) -> String {
 
 /// Once a [`TICK`]: refreshes the live lines (their times move), or says which images are still at
 /// the same package since [`STILL_AT_EVERY`].
-fn tick(mode: &Mode, stream: Stream, images: &Mutex<BTreeMap<usize, Watched>>, now: Instant) {
+fn tick(mode: &Mode, stream: &Stream, images: &Mutex<BTreeMap<usize, Watched>>, now: Instant) {
     let mut images = images.lock().unwrap();
     for watched in images.values_mut() {
         match mode {
@@ -258,5 +268,77 @@ fn tick(mode: &Mode, stream: Stream, images: &Mutex<BTreeMap<usize, Watched>>, n
             }
             Mode::Quiet => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn display(quiet: bool) -> (ProgressDisplay, Arc<Mutex<Vec<String>>>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        (ProgressDisplay::new(Stream::Memory(lines.clone()), quiet), lines)
+    }
+
+    fn tick_at(display: &ProgressDisplay, now: Instant) {
+        tick(&display.mode, &display.stream, &display.images, now);
+    }
+
+    fn taken(lines: &Mutex<Vec<String>>) -> Vec<String> {
+        std::mem::take(&mut *lines.lock().unwrap())
+    }
+
+    #[test]
+    fn plain_lines_say_each_package_once_then_still_at_it_at_most_every_interval() {
+        let (display, lines) = display(false);
+        let t0 = Instant::now();
+        let at = |seconds: u64| t0 + Duration::from_secs(seconds);
+        let watch = display.watch_at(3, 8, "rig/greeter", t0);
+        watch.say("building (log x.log)");
+        display.line(3, ">>> Emerging (1 of 2) dev-util/buildtool-1::gentoo", at(2));
+        display.line(3, ">>> Compiling source in /var/tmp/portage/dev-util/buildtool-1/work ...", at(3));
+        display.line(3, ">>> Installing (1 of 2) dev-util/buildtool-1::gentoo", at(4));
+        assert_eq!(
+            taken(&lines),
+            [
+                "==> [3/8] rig/greeter: building (log x.log)",
+                "==> [3/8] rig/greeter: (1 of 2) dev-util/buildtool-1 (compiling)"
+            ]
+        );
+        tick_at(&display, at(31));
+        assert_eq!(taken(&lines), Vec::<String>::new(), "not yet {STILL_AT_EVERY:?} since the last line");
+        tick_at(&display, at(32));
+        assert_eq!(
+            taken(&lines),
+            ["==> [3/8] rig/greeter: still at (1 of 2) dev-util/buildtool-1 (installing) for 30s, image 32s"]
+        );
+        tick_at(&display, at(61));
+        assert_eq!(taken(&lines), Vec::<String>::new(), "at most one line per interval");
+        tick_at(&display, at(62));
+        assert_eq!(taken(&lines).len(), 1);
+        display.line(3, ">>> Completed (1 of 2) dev-util/buildtool-1::gentoo", at(70));
+        display.line(3, ">>> Emerging binary (2 of 2) app-misc/greeter-1::gentoo", at(71));
+        assert_eq!(taken(&lines), ["==> [3/8] rig/greeter: (2 of 2) app-misc/greeter-1 (binary)"]);
+        display.line(3, ">>> Completed (2 of 2) app-misc/greeter-1::gentoo", at(73));
+        tick_at(&display, at(200));
+        assert_eq!(taken(&lines), Vec::<String>::new(), "no package emerging: nothing to be still at");
+        let packages = watch.finish();
+        assert_eq!((packages.binary, packages.compiled), (1, 1));
+        assert_eq!(packages.slowest.map(|slowest| slowest.seconds), Some(68.0));
+        display.line(3, ">>> Emerging (1 of 1) app-misc/late-1::gentoo", at(201));
+        assert_eq!(taken(&lines), Vec::<String>::new(), "a finished image is not followed");
+    }
+
+    #[test]
+    fn quiet_says_the_builds_lines_only_and_still_counts() {
+        let (display, lines) = display(true);
+        let t0 = Instant::now();
+        let watch = display.watch_at(1, 1, "rig/hello", t0);
+        watch.say("building");
+        display.line(1, ">>> Emerging binary (1 of 1) app-misc/hello-1::gentoo", t0);
+        display.line(1, ">>> Completed (1 of 1) app-misc/hello-1::gentoo", t0 + Duration::from_secs(2));
+        tick_at(&display, t0 + Duration::from_secs(100));
+        assert_eq!(taken(&lines), ["==> [1/1] rig/hello: building"]);
+        assert_eq!(watch.finish().binary, 1);
     }
 }
