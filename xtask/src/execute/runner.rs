@@ -461,29 +461,45 @@ impl<'a> StepRunner<'a> {
 }
 
 /// Copies `from` to `log` as it comes, handing `watch` each line (a partial last line too, at the end).
+/// It reads to the end whatever happens (a log that cannot be written, a watch that panics), so the
+/// process writing never blocks on a full pipe; the first write error is returned then.
 fn copy_lines(mut from: impl Read, log: &mut File, watch: &mut (dyn FnMut(&str) + Send)) -> std::io::Result<()> {
     let mut buffer = [0u8; 8192];
     let mut pending: Vec<u8> = Vec::new();
+    let mut written = Ok(());
+    let mut watching = true;
+    let mut tell = |bytes: &[u8], watching: &mut bool| {
+        for line in String::from_utf8_lossy(bytes).lines() {
+            let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| watch(line)));
+            if told.is_err() {
+                *watching = false;
+                break;
+            }
+        }
+    };
     loop {
         let read = match from.read(&mut buffer) {
             Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
+            Err(error) => return written.and(Err(error)),
         };
-        log.write_all(&buffer[..read])?;
+        if written.is_ok() {
+            written = log.write_all(&buffer[..read]);
+        }
+        if !watching {
+            continue;
+        }
         pending.extend_from_slice(&buffer[..read]);
         if let Some(end) = pending.iter().rposition(|byte| *byte == b'\n') {
             let complete: Vec<u8> = pending.drain(..=end).collect();
-            for line in String::from_utf8_lossy(&complete).lines() {
-                watch(line);
-            }
+            tell(&complete, &mut watching);
         }
     }
-    if !pending.is_empty() {
-        watch(&String::from_utf8_lossy(&pending));
+    if watching && !pending.is_empty() {
+        tell(&pending, &mut watching);
     }
-    Ok(())
+    written
 }
 
 /// Portage's log of a package that failed, copied out of its container.
@@ -691,6 +707,19 @@ mod tests {
         assert_eq!(value, "value");
         let seen = seen.lock().unwrap();
         assert_eq!(seen.last().map(String::as_str), Some("said"), "standard error is watched, the assigned value not");
+    }
+
+    #[test]
+    fn a_watch_that_panics_does_not_stop_the_output_reaching_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let sh = Shell::new().unwrap();
+        let mut runner = StepRunner::new(&sh, dir, dir.join("log")).unwrap();
+        runner.on_output(|_| panic!("a watch that fails"));
+        // More than a pipe holds: the process would block if nobody read on.
+        runner.run_host(&Command::new(["sh", "-c", "yes line | head -c 300000"])).unwrap();
+        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        assert_eq!(log.matches("line\n").count(), 60000, "every line reached the log");
     }
 
     /// A stand-in for buildah: the first `failures` runs fail with `said`, the others succeed.
