@@ -1,5 +1,6 @@
 //! The one runner of every plan's steps (a build's, a push's, a catalyst release's): argv by argv,
-//! every command and its output written to one log, interrupts honoured, registry commands tried
+//! every command and its output written to one log (and, when watched, handed line by line to the
+//! watcher as it comes: the progress display), interrupts honoured, registry commands tried
 //! again on passing failures, and what the steps created tracked, so a failure or an interrupt
 //! leaves no working container and no untagged image behind. Processes start through a [`Spawn`]:
 //! for real, or scripted in tests of an orchestration whose tool cannot run here (catalyst).
