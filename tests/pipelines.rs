@@ -9,7 +9,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use image_defs::registry::ResolvedParent;
 use image_defs::{Image, Layout, Parent, Registry, Root, Spec};
 use serde_json::Value;
-use xtask::pipeline::{self, github, gitlab, job_name, root_job_name, Options, Pipeline, Selection};
+use xtask::pipeline::{self, github, gitlab, job_name, root_job_name, Options, Pipeline, Selection, RIG_ROOT_JOB};
 
 const TARBALL: &str = "stages/stage3-amd64-openrc-20260101T000000Z.tar.xz";
 const CI_IMAGE: &str = "registry.example:5000/ci/buildah-rust:1";
@@ -79,8 +79,9 @@ fn rig(registry: &Registry) -> Pipeline {
     pipeline::pipeline(registry, &images, Selection::Images(names)).unwrap()
 }
 
-const NO_IMAGE: Options = Options { ci_image: None };
-const WITH_IMAGE: Options = Options { ci_image: Some(CI_IMAGE) };
+const LOGS: Option<&str> = Some("target/buildah-gentoo/logs");
+const NO_IMAGE: Options = Options { ci_image: None, logs: LOGS };
+const WITH_IMAGE: Options = Options { ci_image: Some(CI_IMAGE), logs: LOGS };
 
 #[test]
 fn generated_pipelines_match_their_snapshots() {
@@ -103,6 +104,7 @@ fn jobs_are_sorted_driver_then_roots_then_images_and_the_output_is_stable() {
         names,
         [
             "driver",
+            "root-rig",
             "root-stage3-amd64-openrc-20260101t000000z-tar-xz",
             "_389ds",
             "cache-image",
@@ -214,6 +216,7 @@ fn edges(registry: &Registry, image: &dyn Image) -> BTreeSet<String> {
     for start in std::iter::once(registry.parent_of(image)).chain(registry.builder_of(image)) {
         match start {
             ResolvedParent::Root(Root::Tarball { path, .. }) => needs.insert(root_job_name(path)),
+            ResolvedParent::Root(Root::Rig) => needs.insert(RIG_ROOT_JOB.to_owned()),
             ResolvedParent::Root(_) => false,
             ResolvedParent::Image(_) => false,
         };
@@ -222,6 +225,19 @@ fn edges(registry: &Registry, image: &dyn Image) -> BTreeSet<String> {
         registry.parent_image(image).into_iter().chain(registry.builder_image(image)).map(|i| job_name(i.name())),
     );
     needs
+}
+
+/// The root jobs of `registry`'s images: one per tarball root, and the rig root's.
+fn root_jobs(registry: &Registry) -> BTreeSet<String> {
+    let mut jobs: BTreeSet<String> = tarball_roots(registry).into_iter().map(root_job_name).collect();
+    if registry.in_order().any(|image| {
+        std::iter::once(registry.parent_of(image))
+            .chain(registry.builder_of(image))
+            .any(|start| start == ResolvedParent::Root(Root::Rig))
+    }) {
+        jobs.insert(RIG_ROOT_JOB.to_owned());
+    }
+    jobs
 }
 
 fn tarball_roots(registry: &Registry) -> BTreeSet<&'static str> {
@@ -255,7 +271,7 @@ fn check_gitlab(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     assert_eq!(strings(&jobs["stages"]), ["build"]);
     let expected_jobs: BTreeSet<String> = ["stages".to_owned(), "driver".to_owned()]
         .into_iter()
-        .chain(tarball_roots(registry).into_iter().map(root_job_name))
+        .chain(root_jobs(registry))
         .chain(registry.in_order().map(|image| job_name(image.name())))
         .collect();
     assert_eq!(jobs.keys().cloned().collect::<BTreeSet<_>>(), expected_jobs);
@@ -265,19 +281,26 @@ fn check_gitlab(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     }
     let driver = &jobs["driver"];
     assert_eq!(driver["needs"], Value::Array(Vec::new()));
-    assert_eq!(strings(&driver["script"]), ["cargo build --release --locked -p xtask"]);
-    assert_eq!(strings(&driver["artifacts"]["paths"]), ["target/release/xtask"]);
+    assert_eq!(strings(&driver["script"]), ["cargo install --locked --path xtask --root target/driver"]);
+    assert_eq!(strings(&driver["artifacts"]["paths"]), ["target/driver/bin/xtask"]);
 
     let runs_driver = |job: &Value, command: &str| {
-        assert_eq!(job["variables"]["BUILDAH_GENTOO"], "$CI_PROJECT_DIR/target/release/xtask");
+        assert_eq!(job["variables"]["BUILDAH_GENTOO"], "$CI_PROJECT_DIR/target/driver/bin/xtask");
         assert_eq!(job["variables"]["CARGO_MANIFEST_DIR"], "$CI_PROJECT_DIR/xtask");
         assert_eq!(strings(&job["script"]), ["chmod +x \"$BUILDAH_GENTOO\"", command]);
+        assert_eq!(job["artifacts"]["when"], "always", "{command}: logs kept, failed or not");
+        assert_eq!(strings(&job["artifacts"]["paths"]), ["target/buildah-gentoo/logs/"]);
     };
     for path in tarball_roots(registry) {
         let job = &jobs[&root_job_name(path)];
         let needs: Vec<(String, bool)> = job["needs"].as_array().unwrap().iter().map(gitlab_need).collect();
         assert_eq!(needs, [("driver".to_owned(), true)]);
         runs_driver(job, &format!("\"$BUILDAH_GENTOO\" ci root {path}"));
+    }
+    if let Some(job) = jobs.get(RIG_ROOT_JOB) {
+        let needs: Vec<(String, bool)> = job["needs"].as_array().unwrap().iter().map(gitlab_need).collect();
+        assert_eq!(needs, [("driver".to_owned(), true)]);
+        runs_driver(job, "\"$BUILDAH_GENTOO\" ci rig-root");
     }
     for image in registry.in_order() {
         let job = &jobs[&job_name(image.name())];
@@ -297,7 +320,7 @@ fn check_github(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     let jobs = document["jobs"].as_object().unwrap();
     let expected_jobs: BTreeSet<String> = ["driver".to_owned()]
         .into_iter()
-        .chain(tarball_roots(registry).into_iter().map(root_job_name))
+        .chain(root_jobs(registry))
         .chain(registry.in_order().map(|image| job_name(image.name())))
         .collect();
     assert_eq!(jobs.keys().cloned().collect::<BTreeSet<_>>(), expected_jobs);
@@ -314,16 +337,18 @@ fn check_github(registry: &Registry, document: &Value, ci_image: Option<&str>) {
     assert_eq!(uses(driver), ["actions/checkout@v4", "actions/upload-artifact@v4"]);
     assert_eq!(driver.get("container").and_then(Value::as_str), ci_image);
     let upload = &driver["steps"][2]["with"];
-    assert_eq!((upload["name"].as_str(), upload["path"].as_str()), (Some("xtask"), Some("target/release/xtask")));
-    assert_eq!(driver["steps"][1]["run"], "cargo build --release --locked -p xtask");
+    assert_eq!((upload["name"].as_str(), upload["path"].as_str()), (Some("xtask"), Some("target/driver/bin/xtask")));
+    assert_eq!(driver["steps"][1]["run"], "cargo install --locked --path xtask --root target/driver");
 
     let runs_driver = |job: &Value, command: &str| {
-        assert_eq!(uses(job), ["actions/checkout@v4", "actions/download-artifact@v4"]);
+        assert_eq!(uses(job), ["actions/checkout@v4", "actions/download-artifact@v4", "actions/upload-artifact@v4"]);
+        assert_eq!(job["steps"][3]["if"], "always()", "{command}: logs kept, failed or not");
+        assert_eq!(job["steps"][3]["with"]["path"], "target/buildah-gentoo/logs/");
         assert_eq!(job["steps"][1]["with"]["name"], "xtask");
-        assert_eq!(job["steps"][1]["with"]["path"], "target/release");
+        assert_eq!(job["steps"][1]["with"]["path"], "target/driver/bin");
         let script = job["steps"][2]["run"].as_str().unwrap();
         for line in [
-            "export BUILDAH_GENTOO=\"$GITHUB_WORKSPACE/target/release/xtask\" CARGO_MANIFEST_DIR=\"$GITHUB_WORKSPACE/xtask\"",
+            "export BUILDAH_GENTOO=\"$GITHUB_WORKSPACE/target/driver/bin/xtask\" CARGO_MANIFEST_DIR=\"$GITHUB_WORKSPACE/xtask\"",
             "chmod +x \"$BUILDAH_GENTOO\"",
             command,
         ] {
@@ -345,6 +370,10 @@ fn check_github(registry: &Registry, document: &Value, ci_image: Option<&str>) {
         let job = &jobs[&root_job_name(path)];
         assert_eq!(needs(job), ["driver"]);
         runs_driver(job, &format!("\"$BUILDAH_GENTOO\" ci root {path}"));
+    }
+    if let Some(job) = jobs.get(RIG_ROOT_JOB) {
+        assert_eq!(needs(job), ["driver"]);
+        runs_driver(job, "\"$BUILDAH_GENTOO\" ci rig-root");
     }
     for image in registry.in_order() {
         let job = &jobs[&job_name(image.name())];
@@ -467,6 +496,6 @@ fn the_ci_commands_parse_and_write_their_file() {
     .unwrap();
     let ci_image = std::env::var("BUILDAH_GENTOO_CI_IMAGE").ok().filter(|image| !image.is_empty());
     let text = std::fs::read_to_string(&output).unwrap();
-    assert_eq!(text, gitlab::render(&expected, Options { ci_image: ci_image.as_deref() }));
+    assert_eq!(text, gitlab::render(&expected, Options { ci_image: ci_image.as_deref(), logs: LOGS }));
     assert!(text.starts_with("# Generated by `cargo xtask ci gitlab rig/hello`"), "{text}");
 }

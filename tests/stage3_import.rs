@@ -7,8 +7,10 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use buildah_gentoo_tests::e2e::{
-    containers, image_labels, inspect_image, run, run_in_image_ok, stored_images, MountedImage, Session, Workspace,
+    buildah_ok, containers, image_labels, inspect_image, run, run_in_image_ok, stored_images, MountedImage, Session,
+    Workspace,
 };
+use buildah_gentoo_tests::servers::{Certificates, Registry, RegistryOptions};
 use camino::{Utf8Path, Utf8PathBuf};
 use tempfile::TempDir;
 
@@ -217,6 +219,54 @@ fn a_stage3_tarball_is_verified_then_imported_keeping_owners_and_capabilities_an
     assert!(!again.stdout.contains(&format!("==> root {root}: importing")), "{}", again.output());
     assert_eq!(again.result_of("rig/base"), Some("up to date"));
     assert_eq!(session.new_containers(&containers_before, &containers()), vec![], "no container is left behind");
+
+    // In CI: the tarball root's job, `ci root PATH`, pushes the imported root under its digest tag,
+    // and finds it there the next time; then rig/base's job, on a storage without the root, pulls
+    // it from the registry by that tag and builds on it.
+    let registry_dir = tempfile::Builder::new().prefix("e2e-stage3-registry-").tempdir().unwrap();
+    let registry_dir = Utf8PathBuf::from_path_buf(registry_dir.path().to_owned()).unwrap();
+    let certificates = Certificates::make(&registry_dir.join("pki"));
+    let registry = Registry::start(&registry_dir.join("registry"), &certificates, &RegistryOptions::default());
+    let certs_d = registry_dir.join("certs.d");
+    certificates.certs_d(&certs_d, &registry.host, true, false);
+    let ci = |args: &[&str]| {
+        let mut all = vec!["--registry", &registry.host, "--certs-dir", certs_d.as_str(), "--repository"];
+        all.push(repository.as_str());
+        all.extend(args);
+        let finished = session.xtask(&workspace, &all);
+        finished.expect_success();
+        finished
+    };
+    let root_report = || -> serde_json::Value {
+        let path = workspace.root().join("target/buildah-gentoo/logs/ci/root-stage3-rig-tar-zst.json");
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    ci(&["ci", "root", stage3.tarball.as_str()]);
+    let pushed = root_report();
+    assert_eq!(pushed["status"], "pushed", "{pushed:#}");
+    assert!(pushed["reference"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/root/stage3-rig:sha512-{}", &stage3.sha512[..16])));
+    ci(&["ci", "root", stage3.tarball.as_str()]);
+    assert_eq!(root_report()["status"], "up to date (registry)");
+    for image in stored_images() {
+        if image.names.iter().any(|name| name.starts_with(&format!("{}/", session.namespace))) {
+            buildah_ok(&["rmi", "--force", &image.id]);
+        }
+    }
+    assert!(root_images(&session).is_empty());
+    let job: serde_json::Value = serde_json::from_str(&ci(&["ci", "job", "rig/base", "--json"]).stdout).unwrap();
+    assert_eq!(job["status"], "built", "{job:#}");
+    let pulled: Vec<&str> = job["pulled"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(pulled.len(), 1, "{job:#}");
+    assert!(pulled[0].ends_with(&format!("/root/stage3-rig:sha512-{}", &stage3.sha512[..16])), "{job:#}");
+    assert_eq!(
+        root_images(&session).len(),
+        2,
+        "the pulled root is named as an import names it: {:?}",
+        root_images(&session)
+    );
 }
 
 /// xz and bzip2 tarballs with a digest declared in the definition (no `.DIGESTS`), through the

@@ -24,6 +24,9 @@ pub struct Registry {
     roots: Vec<Root>,
     /// For each image (same index), how many images stand between it and its root.
     depths: Vec<usize>,
+    /// For each image (same index), the extra repositories of it and every image it is built on,
+    /// sorted by name (see [`Registry::repositories_of`]).
+    repositories: Vec<Vec<Repository>>,
 }
 
 /// A parent after validation.
@@ -150,6 +153,7 @@ impl Registry {
         // In build order every dependency comes first: one pass, not a walk up the tree per image.
         let mut roots = vec![Root::Rig; images.len()];
         let mut depths = vec![0; images.len()];
+        let mut repositories: Vec<Vec<Repository>> = vec![Vec::new(); images.len()];
         for &index in &order {
             roots[index] = match builders[index].unwrap_or(parents[index]) {
                 ResolvedParent::Image(dependency) => roots[dependency],
@@ -158,13 +162,24 @@ impl Registry {
             if let ResolvedParent::Image(parent) = parents[index] {
                 depths[index] = depths[parent] + 1;
             }
+            // The image's own first, then its dependencies' (already complete): the first of a name wins.
+            let mut own: Vec<Repository> = Vec::new();
+            let dependencies = dependency_indexes(&parents, &builders, index);
+            let inherited = dependencies.iter().flat_map(|&dependency| repositories[dependency].iter());
+            for repository in images[index].spec().repositories.iter().chain(inherited) {
+                if !own.iter().any(|known| known.name == repository.name) {
+                    own.push(*repository);
+                }
+            }
+            own.sort_by_key(|repository| repository.name);
+            repositories[index] = own;
         }
         let mut problems = check_chain_builders(&images, &parents, &explicit_builders, &builders, &roots);
         problems.extend(check_repository_declarations(&images));
         if !problems.is_empty() {
             return Err(RegistryError { problems });
         }
-        Ok(Registry { images, parents, order, by_name, has_children, builders, roots, depths })
+        Ok(Registry { images, parents, order, by_name, has_children, builders, roots, depths, repositories })
     }
 
     /// Images, parents before children.
@@ -251,22 +266,7 @@ impl Registry {
     /// The extra ebuild repositories a build of the image mounts: its own and those of every image it
     /// is built on (parents and builders, all the way up), by name.
     pub fn repositories_of(&self, image: &dyn Image) -> Vec<Repository> {
-        let mut seen = BTreeSet::new();
-        let mut todo = vec![self.index_of(image.name()).expect("image of this registry")];
-        let mut repositories: Vec<Repository> = Vec::new();
-        while let Some(index) = todo.pop() {
-            if !seen.insert(index) {
-                continue;
-            }
-            for repository in self.images[index].spec().repositories {
-                if !repositories.iter().any(|known| known.name == repository.name) {
-                    repositories.push(*repository);
-                }
-            }
-            todo.extend(dependency_indexes(&self.parents, &self.builders, index));
-        }
-        repositories.sort_by_key(|repository| repository.name);
-        repositories
+        self.repositories[self.index_of(image.name()).expect("image of this registry")].clone()
     }
 
     /// How many images stand between this one and its root, following parents (0 for an image on a

@@ -157,6 +157,29 @@ pub fn spdx_validator(sh: &Shell, work_dir: &Utf8Path) -> Result<(Utf8PathBuf, U
 /// `check-jsonschema` (PyPI), which validates CI files against the schemas it ships
 /// (`--builtin-schema vendor.gitlab-ci`, `vendor.github-workflows`): a venv under `work_dir`. Returns
 /// the command's path; the venv's `python3` next to it reads YAML (ruamel.yaml comes with it).
+/// gitlab-ci-local, pinned: newer releases need a newer Node.js than Debian's and this machine's 20.
+pub const GITLAB_CI_LOCAL_VERSION: &str = "4.62.0";
+
+/// gitlab-ci-local (npm), installed under `work_dir` unless there: the test suite runs generated
+/// GitLab pipelines with it (its shell executor, no Docker). Returns the command's path.
+pub fn gitlab_ci_local(sh: &Shell, work_dir: &Utf8Path) -> Result<Utf8PathBuf> {
+    let prefix = work_dir.join(format!("gitlab-ci-local-{GITLAB_CI_LOCAL_VERSION}"));
+    let command = prefix.join("node_modules/.bin/gitlab-ci-local");
+    if cmd!(sh, "{command} --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(command);
+    }
+    if !is_installed("npm") {
+        ensure(sh, &[Tool { command: "npm", debian_package: "npm", why: "installs gitlab-ci-local" }])?;
+    }
+    eprintln!("installing gitlab-ci-local {GITLAB_CI_LOCAL_VERSION} from npm into {prefix}");
+    std::fs::create_dir_all(&prefix).with_context(|| format!("creating {prefix}"))?;
+    let package = format!("gitlab-ci-local@{GITLAB_CI_LOCAL_VERSION}");
+    cmd!(sh, "npm install --prefix {prefix} --no-audit --no-fund --silent {package}")
+        .run()
+        .context("installing gitlab-ci-local from npm")?;
+    Ok(command)
+}
+
 pub fn ci_schema_validator(sh: &Shell, work_dir: &Utf8Path) -> Result<Utf8PathBuf> {
     let venv = work_dir.join("ci-schema-venv");
     let check = venv.join("bin/check-jsonschema");

@@ -27,14 +27,18 @@ pub enum Figure {
     Authoring,
     /// 5: planning 1,000 and 10,000 synthetic images, in process.
     Scale,
+    /// 7: a forced build of one image installing one binary package against its floor by hand
+    /// (`buildah from`, the same emerge run, `buildah commit`).
+    FixedCost,
 }
 
 impl Figure {
-    pub const ALL: [Figure; 5] = [Figure::NoOp, Figure::Overhead, Figure::Parallel, Figure::Authoring, Figure::Scale];
+    pub const ALL: [Figure; 6] =
+        [Figure::NoOp, Figure::Overhead, Figure::Parallel, Figure::Authoring, Figure::Scale, Figure::FixedCost];
 
     /// Whether the figure builds images (and needs buildah and the warmed-up rig images).
     pub fn builds(self) -> bool {
-        matches!(self, Figure::NoOp | Figure::Overhead | Figure::Parallel)
+        matches!(self, Figure::NoOp | Figure::Overhead | Figure::Parallel | Figure::FixedCost)
     }
 }
 
@@ -78,6 +82,7 @@ pub fn run(workspace: &Utf8Path, only: &[Figure], rounds: &Rounds) -> Result<Vec
             Figure::Parallel => bench.parallelism(rounds.heavy)?,
             Figure::Authoring => bench.authoring_loop(rounds.light)?,
             Figure::Scale => planning_scale(rounds.light)?,
+            Figure::FixedCost => bench.fixed_cost(rounds.heavy.max(3))?,
         });
     }
     Ok(rows)
@@ -185,6 +190,6 @@ mod tests {
     #[test]
     fn only_the_figures_that_build_need_the_rig() {
         let building: Vec<Figure> = Figure::ALL.into_iter().filter(|figure| figure.builds()).collect();
-        assert_eq!(building, [Figure::NoOp, Figure::Overhead, Figure::Parallel]);
+        assert_eq!(building, [Figure::NoOp, Figure::Overhead, Figure::Parallel, Figure::FixedCost]);
     }
 }

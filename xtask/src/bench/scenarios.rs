@@ -254,6 +254,58 @@ impl Bench {
         ])
     }
 
+    /// Figure 7: the fixed cost of an image. A forced `build --no-deps rig/alpha` (one binary package
+    /// to install) against its floor by hand: the plan's own `buildah from` and emerge run, then
+    /// `buildah commit`, as a shell script cut from the plan script `plan rig/alpha` prints.
+    pub fn fixed_cost(&self, rounds: usize) -> Result<Vec<Row>> {
+        let image = BRANCHES[0];
+        let plan = self.read(self.xtask(&["plan", image])).context("printing the plan script")?;
+        let key = self.binpkg_key()?;
+        let id_file = self.dir.join("floor-image.id");
+        let floor = floor_script(&plan, &key, id_file.as_str())?;
+        let script_path = self.dir.join("floor.sh");
+        std::fs::write(&script_path, floor).with_context(|| format!("writing {script_path}"))?;
+        let by_hand = || -> Result<Duration> {
+            let mut sh = Command::new("sh");
+            sh.arg(script_path.as_str());
+            let time = self.time_replacing(self.prepare(sh))?;
+            let id = std::fs::read_to_string(&id_file).with_context(|| format!("reading {id_file}"))?;
+            self.read(self.buildah(&["rmi", id.trim()])).context("removing the floor's image")?;
+            Ok(time)
+        };
+        progress(7, &format!("build --force --no-deps {image} against from + emerge + commit by hand"), rounds);
+        let (floors, builds) = stats::alternate(
+            rounds,
+            |_| by_hand(),
+            |_| self.time_replacing(self.xtask(&["build", "--force", "--no-deps", image])),
+        )?;
+        Ok(vec![
+            Row::plain(format!("7 from + emerge + commit by hand ({image})"), floors.clone()),
+            Row {
+                figure: format!("7 build --force --no-deps {image} vs by hand"),
+                ratio: Some(builds.ratio_to(&floors)),
+                samples: builds,
+                target: Some(Target::RatioAtMost(1.3)),
+            },
+        ])
+    }
+
+    /// The rig's binary package folder in the bench's cache (`rig-<flags hash>`; one after the warm-up).
+    fn binpkg_key(&self) -> Result<String> {
+        let binpkgs = self.cache_dir().join("binpkgs");
+        let keys: Vec<String> = binpkgs
+            .read_dir_utf8()
+            .with_context(|| format!("reading {binpkgs}"))?
+            .flatten()
+            .map(|entry| entry.file_name().to_owned())
+            .filter(|name| name.starts_with("rig-"))
+            .collect();
+        match keys.as_slice() {
+            [key] => Ok(key.clone()),
+            _ => bail!("expected one rig package folder in {binpkgs}, found {keys:?}"),
+        }
+    }
+
     /// Figure 4: `cargo xtask plan rig/alpha` after an edit of its definition (incremental compile
     /// and run) against the same with nothing changed, and a cold `cargo build` of the workspace.
     /// Both use a temporary target folder; the definition is restored byte for byte afterwards.
@@ -333,6 +385,32 @@ impl Drop for Restore {
     }
 }
 
+/// The floor of figure 7 from a plan script: its `buildah from` and its emerge run (the commands
+/// as printed, each with its continuation lines), then `buildah commit`, the image id written to
+/// `id_file`. The binary package folder is `key` (a variable the plan computes in the container).
+fn floor_script(plan: &str, key: &str, id_file: &str) -> Result<String> {
+    let mut commands: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in plan.lines() {
+        current.push_str(line);
+        current.push('\n');
+        if !line.ends_with('\\') {
+            commands.push(std::mem::take(&mut current));
+        }
+    }
+    let find = |what: &str, test: &dyn Fn(&str) -> bool| {
+        commands.iter().find(|command| test(command)).cloned().with_context(|| format!("no {what} in the plan script"))
+    };
+    let from = find("`buildah from`", &|c| c.starts_with("ctr=$(buildah from"))?;
+    let emerge = find("emerge run", &|c| c.starts_with("buildah run") && c.contains("emerge --verbose"))?;
+    let quoted = |text: &str| shlex::try_quote(text).map(|q| q.into_owned()).context("a NUL in a path");
+    Ok(format!(
+        "set -e\nrun=$$\nbinpkg_key={}\n{from}{emerge}buildah commit --quiet --rm \"${{ctr}}\" > {}\n",
+        quoted(key)?,
+        quoted(id_file)?
+    ))
+}
+
 fn progress(figure: u8, what: &str, rounds: usize) {
     eprintln!("bench: figure {figure}: {what}, {rounds} round(s)");
 }
@@ -364,6 +442,17 @@ mod tests {
         })();
         assert!(result.is_err());
         assert_eq!(std::fs::read(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn the_floor_is_the_plans_from_and_emerge_then_a_commit() {
+        let plan = "run=$$\nctr=$(buildah from \\\n    --name x base)\nbuildah copy \"${ctr}\" a /\nbuildah run \\\n    \"${ctr}\" -- emerge --verbose a\nbuildah run \"${ctr}\" -- emerge --depclean\n";
+        let floor = floor_script(plan, "rig-1", "/t/id").unwrap();
+        assert_eq!(
+            floor,
+            "set -e\nrun=$$\nbinpkg_key=rig-1\nctr=$(buildah from \\\n    --name x base)\nbuildah run \\\n    \"${ctr}\" -- emerge --verbose a\nbuildah commit --quiet --rm \"${ctr}\" > /t/id\n"
+        );
+        assert!(floor_script("buildah copy x\n", "k", "f").is_err());
     }
 
     #[test]

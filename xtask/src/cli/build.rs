@@ -23,6 +23,9 @@ pub struct BuildArgs {
     /// Rebuild even images whose inputs did not change.
     #[arg(long)]
     pub force: bool,
+    /// First print, for each image, whether it is up to date, missing or stale and why (as `status`).
+    #[arg(long)]
+    pub explain: bool,
     /// Print the plan script instead of running it.
     #[arg(long)]
     pub dry_run: bool,
@@ -68,6 +71,12 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
     if args.dry_run {
         // What `build` would run: images up to date are left out (unless --force).
         let prepared = prepare(&sh, &context.workspace, &context.settings, registry, &images, args.force, false)?;
+        if args.explain {
+            // As comments of the script: it stays a script a person can run.
+            for image in crate::execute::status::of_plan(&sh, &prepared.plan, &prepared.inputs.storage)? {
+                println!("# {}", image.line());
+            }
+        }
         print!("{}", script::render(&prepared.plan, "build --dry-run"));
         if args.remote_check {
             // The registry is asked only when the build runs; the plan above is the local one.
@@ -96,6 +105,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         jobs: usize::from(args.jobs),
         keep_failed: args.keep_failed,
         keep_going: args.keep_going,
+        explain: args.explain,
         output: if args.json { Output::Json } else { Output::Human },
         quiet: args.quiet,
     };

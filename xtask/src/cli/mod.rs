@@ -17,6 +17,7 @@ mod pipeline;
 mod plan;
 mod push;
 mod sbom;
+mod status;
 mod test;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Commands {
     Atom(atom::AtomArgs),
     /// Build images with buildah.
     Build(build::BuildArgs),
+    /// Whether each image is up to date, missing or stale, and which input changed (one line each).
+    Status(status::StatusArgs),
     /// Build the builder image (`<namespace>/builder`): Debian with buildah, skopeo, rsync and the
     /// driver, the job image of CI pipelines.
     BuilderImage(builder_image::BuilderImageArgs),
@@ -67,8 +70,8 @@ pub enum Commands {
     /// than the newest `keep-dates`, containers kept by `--keep-failed` whose process is gone, build
     /// contexts and logs of images no longer defined.
     Clean(clean::CleanArgs),
-    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one, `ci job` / `ci root`
-    /// are what its jobs run.
+    /// The image graph as a CI pipeline: `ci gitlab` / `ci github` write one; `ci job`, `ci root` and
+    /// `ci rig-root` are what its jobs run.
     Ci(ci::CiArgs),
     /// Measure the orchestrator against its limits and print a table of figures (BENCHMARKS.md).
     Bench(bench::BenchArgs),
@@ -118,6 +121,7 @@ impl Cli {
             Commands::Plan(args) => plan::run(&context, &args),
             Commands::Graph(args) => graph::run(&context, &args),
             Commands::Build(args) => build::run(&context, &args),
+            Commands::Status(args) => status::run(&context, &args),
             Commands::BuilderImage(args) => builder_image::run(&context, &args),
             Commands::Binhost(args) => binhost::run(&context, &args),
             Commands::Push(args) => push::run(&context, &args),

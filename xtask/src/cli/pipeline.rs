@@ -39,7 +39,9 @@ pub fn run(context: &Context, args: &PipelineArgs, system: System) -> Result<Exi
         (registry.with_ancestors(&names)?, Selection::Images(names))
     };
     let pipeline = pipeline::pipeline(registry, &images, selection)?;
-    let options = Options { ci_image: context.settings.ci_image.as_deref() };
+    let logs = context.settings.work_dir.join("logs");
+    let options =
+        Options { ci_image: context.settings.ci_image.as_deref(), logs: logs.is_relative().then_some(logs.as_str()) };
     let text = match system {
         System::Gitlab => pipeline::gitlab::render(&pipeline, options),
         System::Github => pipeline::github::render(&pipeline, options),

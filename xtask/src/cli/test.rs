@@ -28,6 +28,7 @@ pub fn run(context: &Context, args: &TestArgs) -> Result<ExitCode> {
     let python = prerequisites::portage_python(&sh, &work_dir)?;
     let (spdx_python, spdx_schema) = prerequisites::spdx_validator(&sh, &work_dir)?;
     let check_jsonschema = prerequisites::ci_schema_validator(&sh, &work_dir)?;
+    let gitlab_ci_local = prerequisites::gitlab_ci_local(&sh, &work_dir)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let extra = &args.cargo_args;
     let mut command: std::process::Command = cmd!(sh, "{cargo} test --workspace --no-fail-fast {extra...}")
@@ -35,6 +36,7 @@ pub fn run(context: &Context, args: &TestArgs) -> Result<ExitCode> {
         .env("SPDX_PYTHON", spdx_python.as_str())
         .env("SPDX_SCHEMA", spdx_schema.as_str())
         .env("CHECK_JSONSCHEMA", check_jsonschema.as_str())
+        .env("GITLAB_CI_LOCAL", gitlab_ci_local.as_str())
         .env("INSTA_UPDATE", "no")
         .env("BUILDAH_ISOLATION", context.settings.isolation.as_str())
         .into();

@@ -2,7 +2,8 @@
 //!
 //! 1. its input hash, from the registry: each image it is built on (parent, builder, all the way up)
 //!    has its id asked by its input-hash tag (`skopeo inspect`, no layer moves); roots are read where
-//!    they are (the rig root is made locally, a registry root asked for its config);
+//!    they are (local storage), else asked for (a registry root's config; a tarball root or the rig
+//!    root under its content tag, where their jobs put them);
 //! 2. when the registry has `<image>:inputs-<hash>`, the job is done: `up to date (registry)`;
 //! 3. otherwise the parent and builder are pulled by their input-hash tags and named in local storage
 //!    as a local build would name them, the image is built (`build --no-deps`), pushed (content, then
@@ -26,7 +27,7 @@ use crate::settings::Settings;
 #[derive(Debug, Serialize)]
 pub struct JobReport {
     pub image: String,
-    /// `up to date (registry)` or `built`.
+    /// `up to date (registry)`, `built` or `failed`.
     pub status: String,
     pub input_hash: String,
     /// Questions asked to the registry before deciding.
@@ -35,35 +36,100 @@ pub struct JobReport {
     pub pulled: Vec<String>,
     /// References pushed.
     pub pushed: Vec<String>,
+    /// Why the job failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub timing: Timing,
 }
 
-/// Runs the job of `image`.
+impl JobReport {
+    pub fn new(image: &str) -> JobReport {
+        JobReport {
+            image: image.to_owned(),
+            status: String::new(),
+            input_hash: String::new(),
+            registry_queries: 0,
+            pulled: vec![],
+            pushed: vec![],
+            error: None,
+            timing: Timing::start(),
+        }
+    }
+}
+
+/// When a job started (milliseconds since the Unix epoch) and how long it took: what a pipeline's
+/// critical path is measured by.
+#[derive(Debug, Serialize)]
+pub struct Timing {
+    pub started_unix_ms: u128,
+    pub elapsed_ms: u128,
+}
+
+impl Timing {
+    pub fn start() -> Timing {
+        Timing { started_unix_ms: unix_ms(), elapsed_ms: 0 }
+    }
+
+    pub fn stop(&mut self) {
+        self.elapsed_ms = unix_ms().saturating_sub(self.started_unix_ms);
+    }
+}
+
+fn unix_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis())
+}
+
+/// Writes a job's report to `<work dir>/logs/ci/<job>.json`, which the pipeline keeps as an artifact
+/// with the logs; returns that path.
+pub fn write_report(
+    workspace: &Utf8Path,
+    settings: &Settings,
+    job: &str,
+    report: &impl Serialize,
+) -> Result<camino::Utf8PathBuf> {
+    let folder = workspace.join(&settings.work_dir).join("logs/ci");
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {folder}"))?;
+    let path = folder.join(format!("{job}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n").with_context(|| format!("writing {path}"))?;
+    Ok(path)
+}
+
+/// Runs the job of `image`, filling `report` as it goes (what it asked and moved stays in it when
+/// the job fails).
 pub fn run(
     sh: &Shell,
     workspace: &Utf8Path,
     settings: &Settings,
     registry: &Registry,
     image: &'static dyn Image,
-) -> Result<JobReport> {
+    report: &mut JobReport,
+) -> Result<()> {
     let remote = RemoteRegistry::new(sh, settings)?;
     let chain = registry.with_ancestors(&[image.name()]).map_err(|error| anyhow::anyhow!("{error}"))?;
     let request = inputs::Request { workspace, settings, registry, images: &chain, force: false };
     let mut inputs = inputs::gather(sh, &request)?;
-    if chain.iter().any(|member| registry.root_of(*member) == Root::Rig) {
-        let id = rig_root::ensure(sh, workspace, settings, &inputs.storage)?;
-        inputs.storage.insert(inputs.rig_root.clone(), id);
+    // The rig root, when local storage lacks it: its id from the registry, where its job put it; it
+    // is pulled only when the image builds.
+    let mut rig_root_to_pull = None;
+    if chain.iter().any(|member| registry.root_of(*member) == Root::Rig)
+        && inputs.storage.id(&inputs.rig_root).is_none()
+    {
+        let tag = crate::plan::rig_root::remote_tag(&inputs.rig_root);
+        let Some(id) = remote.image_id(RIG_ROOT_NAME, &tag)? else {
+            bail!(
+                "`{}` starts on the rig root, which neither local storage nor the registry has (at {}:{tag}): \
+                 its job, `ci rig-root`, must run first",
+                image.name(),
+                remote.repository(RIG_ROOT_NAME)
+            );
+        };
+        inputs.storage.insert(inputs.rig_root.clone(), id.clone());
+        rig_root_to_pull = Some(id);
     }
 
     // 1. Hashes and ids, ancestors first (the chain is in build order): asked, never pulled.
     let mut known: BTreeMap<&str, (String, String)> = BTreeMap::new(); // name → (hash, id)
-    let mut report = JobReport {
-        image: image.name().to_owned(),
-        status: String::new(),
-        input_hash: String::new(),
-        registry_queries: 0,
-        pulled: vec![],
-        pushed: vec![],
-    };
     for member in &chain {
         let ids = |name: &str| known.get(name).map(|(_, id)| id.clone());
         let (base, builder) = start_ids(*member, &ids, &inputs, &remote)?;
@@ -79,7 +145,7 @@ pub fn run(
             report.registry_queries = remote.queries();
             if id.is_some() {
                 report.status = "up to date (registry)".into();
-                return Ok(report);
+                return Ok(());
             }
         } else {
             let Some(id) = id else {
@@ -106,6 +172,14 @@ pub fn run(
         let tag = format!("{INPUTS_TAG_PREFIX}{hash}");
         report.pulled.push(remote.pull_as(dependency.name(), &tag, Some(id), &tags)?);
     }
+    let starts_on_rig = [Some(registry.parent_of(image)), registry.builder_of(image)]
+        .into_iter()
+        .any(|start| start == Some(ResolvedParent::Root(Root::Rig)));
+    if let (true, Some(id)) = (starts_on_rig, &rig_root_to_pull) {
+        eprintln!("==> {}: pulling the rig root", image.name());
+        let tag = crate::plan::rig_root::remote_tag(&inputs.rig_root);
+        report.pulled.push(remote.pull_as(RIG_ROOT_NAME, &tag, Some(id), &[inputs.rig_root.clone()])?);
+    }
     for root in [Some(registry.parent_of(image)), registry.builder_of(image)].into_iter().flatten() {
         let ResolvedParent::Root(Root::Tarball { path, .. }) = root else { continue };
         let tarball = inputs.tarballs.get(path).with_context(|| format!("tarball root {path} not resolved"))?;
@@ -124,6 +198,7 @@ pub fn run(
         jobs: 1,
         keep_failed: false,
         keep_going: false,
+        explain: false,
         output: super::Output::Stderr,
         quiet: false,
     };
@@ -149,7 +224,7 @@ pub fn run(
         publish_packages(sh, settings, target)?;
     }
     report.status = "built".into();
-    Ok(report)
+    Ok(())
 }
 
 /// The ids an image starts from (its base: `scratch`, its parent's or its root's; its builder's),
@@ -191,7 +266,7 @@ pub(super) fn root_id(
     Ok(match root {
         ResolvedParent::Image(_) => unreachable!("images are known before their children"),
         ResolvedParent::Root(Root::Rig) => {
-            inputs.storage.id(&inputs.rig_root).context("the rig root was made above")?.to_owned()
+            inputs.storage.id(&inputs.rig_root).context("the rig root was made or asked for above")?.to_owned()
         }
         ResolvedParent::Root(Root::Registry(reference)) => match inputs.storage.id(reference) {
             Some(id) => id.to_owned(),
@@ -245,22 +320,87 @@ pub fn declared_tarball(registry: &Registry, path: &str) -> Result<super::root_i
     })
 }
 
-/// The job of a stage3 tarball root: import it unless local storage has it, and push it (content
-/// under its digest tag, then `latest`), for the jobs of the images on it.
+/// What a root job did.
+#[derive(Debug, Serialize)]
+pub struct RootReport {
+    /// `up to date (registry)` or `pushed`.
+    pub status: String,
+    /// The root in the registry, by its content tag.
+    pub reference: String,
+    pub pushed: Vec<String>,
+    #[serde(flatten)]
+    pub timing: Timing,
+}
+
+/// The job of a stage3 tarball root: when the registry has it under its digest tag, nothing to do;
+/// otherwise import it (unless local storage has it) and push it (content under its digest tag,
+/// then `latest`), for the jobs of the images on it.
 pub fn run_root(
     sh: &Shell,
     workspace: &Utf8Path,
     settings: &Settings,
     tarball: &super::root_import::TarballRoot,
-) -> Result<Vec<String>> {
+) -> Result<RootReport> {
+    let timing = Timing::start();
+    let remote = RemoteRegistry::new(sh, settings)?;
     let repository = crate::plan::root_import::root_repository(settings, tarball.path.as_str());
+    let name = under_namespace(settings, &repository);
+    let resolved = super::root_import::resolve_root(workspace, tarball, &repository)?;
+    let (_, tag) = remote_root(settings, &resolved);
+    if remote.image_id(&name, &tag)?.is_some() {
+        let reference = format!("{}:{tag}", remote.repository(&name));
+        return Ok(RootReport { status: "up to date (registry)".into(), reference, pushed: vec![], timing });
+    }
     let imported = super::root_import::import(sh, settings, workspace, tarball, &repository)?;
-    let prefix = format!("{}/", settings.namespace.trim_end_matches('/'));
-    let name = repository.strip_prefix(&prefix).unwrap_or(&repository).to_owned();
     let digest_tag = imported.reference.rsplit_once(':').map(|(_, tag)| tag.to_owned()).unwrap_or_default();
     let local = crate::plan::push::LocalImage { name, id: imported.id, tags: vec![digest_tag, "latest".into()] };
+    push_root(sh, workspace, settings, &remote, local, timing)
+}
+
+/// The job of the test rig's root, which stands in for a stage3: when the registry has it under its
+/// content tag, nothing to do; otherwise make it (unless local storage has it) and push it.
+pub fn run_rig_root(sh: &Shell, workspace: &Utf8Path, settings: &Settings) -> Result<RootReport> {
+    let timing = Timing::start();
+    let remote = RemoteRegistry::new(sh, settings)?;
+    let reference = rig_root::reference(workspace)?;
+    let tag = crate::plan::rig_root::remote_tag(&reference);
+    if remote.image_id(RIG_ROOT_NAME, &tag)?.is_some() {
+        let reference = format!("{}:{tag}", remote.repository(RIG_ROOT_NAME));
+        return Ok(RootReport { status: "up to date (registry)".into(), reference, pushed: vec![], timing });
+    }
+    let storage = super::storage::load_index(sh)?;
+    let id = rig_root::ensure(sh, workspace, settings, &storage)?;
+    let local = crate::plan::push::LocalImage { name: RIG_ROOT_NAME.to_owned(), id, tags: vec![tag, "latest".into()] };
+    push_root(sh, workspace, settings, &remote, local, timing)
+}
+
+/// Pushes a root image (named under the namespace, tagged with its content tag then `latest`).
+fn push_root(
+    sh: &Shell,
+    workspace: &Utf8Path,
+    settings: &Settings,
+    remote: &RemoteRegistry,
+    local: crate::plan::push::LocalImage,
+    timing: Timing,
+) -> Result<RootReport> {
+    let reference = format!("{}:{}", remote.repository(&local.name), local.tags[0]);
     let plan = plan::push::plan(&[local], settings)?;
-    Ok(super::push::push(sh, workspace, settings, &plan, true)?.into_iter().map(|pushed| pushed.reference).collect())
+    let pushed = super::push::push(sh, workspace, settings, &plan, true)?;
+    Ok(RootReport {
+        status: "pushed".into(),
+        reference,
+        pushed: pushed.into_iter().map(|pushed| pushed.reference).collect(),
+        timing,
+    })
+}
+
+/// The rig root's name in the registry, under the namespace.
+const RIG_ROOT_NAME: &str = "rig-root";
+
+/// A local repository's name under the namespace (`<namespace>/root/x` → `root/x`).
+fn under_namespace(settings: &Settings, repository: &str) -> String {
+    let prefix = format!("{}/", settings.namespace.trim_end_matches('/'));
+    repository.strip_prefix(&prefix).unwrap_or(repository).to_owned()
 }
 
 /// Publishes every local package folder to the binhost (packages first, then the index).

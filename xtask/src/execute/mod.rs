@@ -20,6 +20,7 @@ pub mod root_import;
 pub mod runner;
 mod schedule;
 pub mod source_date;
+pub mod status;
 pub mod storage;
 pub mod summary;
 
@@ -48,6 +49,8 @@ pub struct BuildRequest {
     pub jobs: usize,
     pub keep_failed: bool,
     pub keep_going: bool,
+    /// Print why each image is built (or up to date) before building (`build --explain`).
+    pub explain: bool,
     /// Where progress and the summary go.
     pub output: Output,
     /// No live progress of the images (`--quiet`): only the lines of their start and end.
@@ -86,7 +89,13 @@ pub fn prepare<'a>(
 ) -> Result<Prepared<'a>> {
     let request = inputs::Request { workspace, settings, registry, images, force };
     let mut inputs = inputs::gather(sh, &request)?;
-    if ensure_rig_root && images.iter().any(|image| registry.root_of(*image) == Root::Rig) {
+    // Only an image that starts on the rig root (as parent or builder) needs it: one further down
+    // starts on its parent, which storage has (a CI job pulls only that).
+    let on_rig = |image: &&'static dyn Image| {
+        [Some(registry.parent_of(*image)), registry.builder_of(*image)]
+            .contains(&Some(image_defs::registry::ResolvedParent::Root(Root::Rig)))
+    };
+    if ensure_rig_root && images.iter().any(on_rig) {
         let id = rig_root::ensure(sh, workspace, settings, &inputs.storage)?;
         inputs.storage.insert(inputs.rig_root.clone(), id);
     }
@@ -124,6 +133,11 @@ impl Executor<'_> {
         interrupt::install();
         let started = Instant::now();
         let prepared = prepare(sh, self.workspace, self.settings, self.registry, &request.images, request.force, true)?;
+        if request.explain {
+            for image in status::of_plan(sh, &prepared.plan, &prepared.inputs.storage)? {
+                say(request, &image.line());
+            }
+        }
         self.prepare_caches()?;
         self.run_plan(sh, request, &prepared, started)
     }

@@ -45,17 +45,22 @@ pub fn import(
     tarball: &TarballRoot,
     repository: &str,
 ) -> Result<Imported> {
-    let resolved = resolve(
+    let resolved = resolve_root(workspace, tarball, repository)?;
+    // The plan's paths are relative to the workspace root.
+    let _in_workspace = sh.push_dir(workspace);
+    let mut index = super::storage::load_index(sh)?;
+    ensure(sh, workspace, settings, &mut index, &resolved)
+}
+
+/// What importing `tarball` as `repository` takes: the file checked, the digest it must have.
+pub fn resolve_root(workspace: &Utf8Path, tarball: &TarballRoot, repository: &str) -> Result<TarballImport> {
+    resolve(
         workspace,
         tarball.path.as_str(),
         tarball.digest.as_deref(),
         tarball.keyring.as_ref().map(|keyring| keyring.as_str()),
         repository.to_owned(),
-    )?;
-    // The plan's paths are relative to the workspace root.
-    let _in_workspace = sh.push_dir(workspace);
-    let mut index = super::storage::load_index(sh)?;
-    ensure(sh, workspace, settings, &mut index, &resolved)
+    )
 }
 
 /// The tarball roots `images` start from directly (as parent or builder), resolved: declared path →

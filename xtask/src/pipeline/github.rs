@@ -67,7 +67,7 @@ pub fn render(pipeline: &Pipeline, options: Options) -> String {
                     ]),
                 ]
             }
-            Task::Root { .. } | Task::Image { .. } => {
+            Task::Root { .. } | Task::RigRoot | Task::Image { .. } => {
                 if let Some(image) = options.ci_image {
                     fields.push((
                         "container",
@@ -75,14 +75,30 @@ pub fn render(pipeline: &Pipeline, options: Options) -> String {
                     ));
                 }
                 let folder = DRIVER_BINARY.rsplit_once('/').expect("a path in a folder").0;
-                vec![
+                let mut steps = vec![
                     checkout,
                     Yaml::map([
                         ("uses", Yaml::str(DOWNLOAD_ARTIFACT)),
                         ("with", Yaml::map([("name", Yaml::str(ARTIFACT)), ("path", Yaml::str(folder))])),
                     ]),
                     driver_step(&job.task),
-                ]
+                ];
+                if let Some(logs) = options.logs {
+                    steps.push(Yaml::map([
+                        ("if", Yaml::str("always()")),
+                        ("uses", Yaml::str(UPLOAD_ARTIFACT)),
+                        (
+                            "with",
+                            Yaml::map([
+                                ("name", Yaml::str(format!("logs-{}", job.name))),
+                                ("path", Yaml::str(format!("{logs}/"))),
+                                ("if-no-files-found", Yaml::str("ignore")),
+                                ("retention-days", Yaml::Int(7)),
+                            ]),
+                        ),
+                    ]));
+                }
+                steps
             }
         };
         fields.push(("steps", Yaml::list(steps)));

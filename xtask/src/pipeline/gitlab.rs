@@ -45,13 +45,11 @@ pub fn render(pipeline: &Pipeline, options: Options) -> String {
                     ),
                 ]);
             }
-            Task::Root { .. } | Task::Image { .. } => {
+            Task::Root { .. } | Task::RigRoot | Task::Image { .. } => {
                 let needs = job.needs.iter().map(|need| {
-                    if need == DRIVER_JOB {
-                        Yaml::map([("job", Yaml::str(DRIVER_JOB)), ("artifacts", Yaml::Bool(true))])
-                    } else {
-                        Yaml::str(need)
-                    }
+                    // The driver's binary, not the logs of the jobs before.
+                    let artifacts = need == DRIVER_JOB;
+                    Yaml::map([("job", Yaml::str(need)), ("artifacts", Yaml::Bool(artifacts))])
                 });
                 let command = job.task.driver_command().expect("a job that runs the driver");
                 fields.extend([
@@ -65,6 +63,16 @@ pub fn render(pipeline: &Pipeline, options: Options) -> String {
                     ),
                     ("script", Yaml::list([Yaml::str(format!("chmod +x \"${DRIVER_VARIABLE}\"")), Yaml::str(command)])),
                 ]);
+                if let Some(logs) = options.logs {
+                    fields.push((
+                        "artifacts",
+                        Yaml::map([
+                            ("when", Yaml::str("always")),
+                            ("paths", Yaml::list([Yaml::str(format!("{logs}/"))])),
+                            ("expire_in", Yaml::str("1 week")),
+                        ]),
+                    ));
+                }
             }
         }
         document.push((job.name.clone(), Yaml::map(fields)));

@@ -1,10 +1,11 @@
 //! The image graph as a CI pipeline (`cargo xtask ci gitlab|github`): pure, graph in, YAML text out.
 //!
-//! One job per image, one per stage3 tarball root the images start on, and a `driver` job that
-//! compiles the tool once and hands the binary to the others. An image job needs exactly the jobs of
-//! its parent and builder images, the driver, and the root job of a tarball it starts on: the jobs
-//! form the image graph, with no stage barriers. Each job runs the driver binary (`ci job IMAGE`,
-//! `ci root PATH`); the registry and the binhost are the only state the jobs share.
+//! One job per image, one per root the images start on that a job makes (a stage3 tarball, the test
+//! rig's root), and a `driver` job that compiles the tool once and hands the binary to the others. An
+//! image job needs exactly the jobs of its parent and builder images, the driver, and the job of a
+//! root it starts on: the jobs form the image graph, with no stage barriers. Each job runs the driver
+//! binary (`ci job IMAGE`, `ci root PATH`, `ci rig-root`) and keeps the logs folder as an artifact,
+//! failed or not; the registry and the binhost are the only state the jobs share.
 
 pub mod github;
 pub mod gitlab;
@@ -18,18 +19,24 @@ use image_defs::{Image, Registry, Root};
 
 /// The job that compiles the driver.
 pub const DRIVER_JOB: &str = "driver";
-/// How the driver job compiles it.
-pub const DRIVER_BUILD: &str = "cargo build --release --locked -p xtask";
+/// How the driver job compiles it: `cargo install` builds where `CARGO_TARGET_DIR` says when the
+/// runner sets it (a cache kept between pipelines), and puts the binary in the checkout.
+pub const DRIVER_BUILD: &str = "cargo install --locked --path xtask --root target/driver";
 /// The driver binary, relative to the checkout: the driver job's artifact.
-pub const DRIVER_BINARY: &str = "target/release/xtask";
+pub const DRIVER_BINARY: &str = "target/driver/bin/xtask";
 /// The variable the jobs hold the driver binary's path in.
 pub const DRIVER_VARIABLE: &str = "BUILDAH_GENTOO";
+/// The job of the test rig's root.
+pub const RIG_ROOT_JOB: &str = "root-rig";
 
 /// What a generated file takes from the settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Options<'a> {
     /// The image every job runs in (the `ci-image` setting); none: the runner's own machine.
     pub ci_image: Option<&'a str>,
+    /// The logs folder relative to the checkout (`<work-dir>/logs`), which every job keeps as an
+    /// artifact, failed or not; none (a work folder outside the checkout): no artifact.
+    pub logs: Option<&'a str>,
 }
 
 /// Which images a pipeline was asked for (the file's header says it).
@@ -66,6 +73,8 @@ pub enum Task {
     Driver,
     /// Import a stage3 tarball as a root image: `ci root PATH`.
     Root { path: &'static str },
+    /// Make the test rig's root (or find it in the registry): `ci rig-root`.
+    RigRoot,
     /// Build, test and publish an image: `ci job IMAGE`.
     Image { name: &'static str },
 }
@@ -76,6 +85,7 @@ impl Task {
     pub fn driver_command(&self) -> Option<String> {
         let (command, argument) = match self {
             Task::Driver => return None,
+            Task::RigRoot => return Some(format!("\"${DRIVER_VARIABLE}\" ci rig-root")),
             Task::Root { path } => ("root", *path),
             Task::Image { name } => ("job", *name),
         };
@@ -88,6 +98,7 @@ impl Task {
         match self {
             Task::Driver => "driver: cargo xtask, compiled once".to_owned(),
             Task::Root { path } => format!("root {path}"),
+            Task::RigRoot => "root: the test rig's".to_owned(),
             Task::Image { name } => (*name).to_owned(),
         }
     }
@@ -198,11 +209,20 @@ pub fn pipeline(registry: &Registry, images: &[&'static dyn Image], selection: S
         claim(&name, format!("image `{}`", image.name()))?;
         let mut needs = vec![DRIVER_JOB.to_owned()];
         for start in std::iter::once(registry.parent_of(image)).chain(registry.builder_of(image)) {
+            if let ResolvedParent::Root(Root::Rig) = start {
+                claim(RIG_ROOT_JOB, "the rig root".to_owned())?;
+                if !roots.iter().any(|(known, _)| *known == RIG_ROOT_JOB) {
+                    roots.push((RIG_ROOT_JOB.to_owned(), Task::RigRoot));
+                }
+                if !needs.iter().any(|need| need == RIG_ROOT_JOB) {
+                    needs.push(RIG_ROOT_JOB.to_owned());
+                }
+            }
             if let ResolvedParent::Root(Root::Tarball { path, .. }) = start {
                 let root = root_job_name(path);
                 claim(&root, format!("tarball `{path}`"))?;
                 if !roots.iter().any(|(known, _)| *known == root) {
-                    roots.push((root.clone(), path));
+                    roots.push((root.clone(), Task::Root { path }));
                 }
                 if !needs.contains(&root) {
                     needs.push(root);
@@ -212,15 +232,11 @@ pub fn pipeline(registry: &Registry, images: &[&'static dyn Image], selection: S
         needs.extend(registry.dependencies(image).into_iter().map(|dependency| job_name(dependency.name())));
         image_jobs.push(Job { name, task: Task::Image { name: image.name() }, needs });
     }
-    roots.sort();
+    roots.sort_by(|a, b| a.0.cmp(&b.0));
     image_jobs.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut jobs = vec![Job { name: DRIVER_JOB.to_owned(), task: Task::Driver, needs: Vec::new() }];
-    jobs.extend(roots.into_iter().map(|(name, path)| Job {
-        name,
-        task: Task::Root { path },
-        needs: vec![DRIVER_JOB.to_owned()],
-    }));
+    jobs.extend(roots.into_iter().map(|(name, task)| Job { name, task, needs: vec![DRIVER_JOB.to_owned()] }));
     jobs.extend(image_jobs);
     Ok(Pipeline { selection, jobs })
 }
@@ -233,11 +249,14 @@ fn generated_by(pipeline: &Pipeline, system: &str) -> Vec<String> {
     };
     vec![
         format!("Generated by `{what}`: regenerate it rather than edit it."),
-        "One job per image (and per stage3 tarball it starts on); each needs exactly its parent's and".to_owned(),
-        "builder's jobs and the `driver` job, which compiles the tool once and hands it on as an artifact.".to_owned(),
+        "One job per image (and per root it starts on that a job makes: a stage3 tarball, the test rig's);".to_owned(),
+        "each needs exactly its parent's and builder's jobs, its root's, and the `driver` job, which".to_owned(),
+        "compiles the tool once and hands it on as an artifact.".to_owned(),
         "Each job runs `\"$BUILDAH_GENTOO\" ci job IMAGE` with nothing but the checkout, the registry and".to_owned(),
         "the binhost: it pulls its parents from the registry by their `inputs-<hash>` tag, builds (or".to_owned(),
-        "finds the image up to date there), pushes the image and publishes its binary packages.".to_owned(),
+        "finds the image up to date there), pushes the image and publishes its binary packages. Every".to_owned(),
+        "job keeps the logs folder (the build's log, its report `ci/<job>.json`) as an artifact, even failed."
+            .to_owned(),
     ]
 }
 

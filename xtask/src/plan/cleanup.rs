@@ -47,50 +47,26 @@ pub(super) fn cleanup_argv(cleanup: Cleanup, root: &str) -> Vec<String> {
     }
 }
 
+/// The fixed script of [`remove_leftovers_argv`]: `rm` of its arguments after the third, then, when
+/// the package database (`$1`) exists, `find` deleting its `$2` files and setting the times `sed`
+/// expression `$3` in its CONTENTS files. One container run instead of two.
+const REMOVE_LEFTOVERS: &str = "vdb=$1 metadata=$2 times=$3; shift 3; rm -rf --one-file-system \"$@\" || exit; \
+[ ! -d \"$vdb\" ] || { find \"$vdb\" -mindepth 3 -maxdepth 3 -type f -name \"$metadata\" -delete && \
+find \"$vdb\" -mindepth 3 -maxdepth 3 -type f -name CONTENTS -exec sed -i -E \"$times\" {} +; }";
+
 /// `rm` of [`RUN_LEFTOVERS`] and `find -delete` of the [`VDB_METADATA_CACHE`] files in the root
-/// filesystem at `root`.
-pub(super) fn remove_leftovers_argvs(root: &str, source_date: i64) -> Vec<Vec<String>> {
+/// filesystem at `root`, with CONTENTS' times set to `source_date`: one fixed script, the paths and
+/// values its arguments.
+pub(super) fn remove_leftovers_argv(root: &str, source_date: i64) -> Vec<String> {
     let at = |path: &str| if root == "/" { path.to_owned() } else { format!("{root}{path}") };
-    let mut remove: Vec<String> = ["rm", "-rf", "--one-file-system"].map(str::to_owned).to_vec();
-    remove.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
-    let vdb = at("/var/db/pkg");
-    // A fixed script running its arguments: a root without a package database has nothing to find.
-    let mut find: Vec<String> =
-        ["sh", "-c", "[ ! -d \"$2\" ] || exec \"$@\"", "sh", "find"].map(str::to_owned).to_vec();
-    find.push(vdb);
     // Portage records each merged file's and symlink's mtime in CONTENTS (a symlink's is the merge
     // time); the commit sets every file's time to SOURCE_DATE_EPOCH, so CONTENTS says the same: the
     // image is reproducible, and a later unmerge finds the times it recorded.
     let contents_times = format!("/^(obj|sym) /s/ [0-9]+$/ {source_date}/");
-    find.extend(
-        [
-            "-mindepth",
-            "3",
-            "-maxdepth",
-            "3",
-            "-type",
-            "f",
-            "(",
-            "-name",
-            VDB_METADATA_CACHE,
-            "-delete",
-            ")",
-            "-o",
-            "(",
-            "-name",
-            "CONTENTS",
-            "-exec",
-            "sed",
-            "-i",
-            "-E",
-            &contents_times,
-            "{}",
-            "+",
-            ")",
-        ]
-        .map(str::to_owned),
-    );
-    vec![remove, find]
+    let mut argv: Vec<String> = ["sh", "-c", REMOVE_LEFTOVERS, "sh"].map(str::to_owned).to_vec();
+    argv.extend([at("/var/db/pkg"), VDB_METADATA_CACHE.to_owned(), contents_times]);
+    argv.extend(RUN_LEFTOVERS.iter().map(|path| at(path)));
+    argv
 }
 
 #[cfg(test)]

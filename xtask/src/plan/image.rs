@@ -9,9 +9,10 @@ use image_defs::{Image, Layout, Root};
 
 use super::actions;
 use super::binpkg_cache;
-use super::cleanup::{cleanup_argv, remove_leftovers_argvs};
+use super::cleanup::{cleanup_argv, remove_leftovers_argv};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirror_mounts, mirrors_env, repository_mounts, root_key};
-use super::input_hash::{combine, partial};
+use super::input_hash::{combine, parts};
+use super::input_parts::{IdWord, INPUT_PARTS_LABEL};
 use super::labels::{config_options, oci_options};
 use super::step::{
     BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PARENT_PACKAGES,
@@ -19,8 +20,8 @@ use super::step::{
 };
 use super::{
     container_name, context_dir, file_stem, inputs_tag, portage_files, tarball_of, Base, ConfigOption, ContextFile,
-    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Status, Step, Var, Word, BINPKG_FLAGS_LABEL,
-    BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
+    ImagePlan, KnownId, MinimalPlan, Mount, PlanInputs, Pull, Role, StartsFrom, Status, Step, Var, Word,
+    BINPKG_FLAGS_LABEL, BUILDER_LABEL, INPUTS_TAG_PREFIX, PACKAGES_LABEL, PROVIDED_LABEL, SCRATCH, SITE_CA_PATH,
 };
 use crate::settings::Settings;
 
@@ -60,7 +61,37 @@ pub(super) fn plan_with_prelude(
         }
         _ => None,
     };
-    let partial = partial(&plan, inputs, &inputs.repositories_of(image)?)?;
+    let parts = parts(image, &plan, inputs)?;
+    let partial = parts.partial_hash();
+    // The record of the parts, with the ids the image starts from (values, or the prelude's variables).
+    fn id_word(dependency: &Dependency, var: Var) -> IdWord<'_> {
+        match dependency {
+            Dependency::Known(id) => IdWord::Value(id),
+            _ => IdWord::Var(var),
+        }
+    }
+    let label = parts.label(id_word(&base, BASE_ID), builder.as_ref().map(|builder| id_word(builder, BUILDER_ID)));
+    let config = plan.steps.iter_mut().rev().find_map(|step| match step {
+        Step::Config { container: CONTAINER, options } => Some(options),
+        _ => None,
+    });
+    config.expect("every image is configured").push(ConfigOption::LabelWord(INPUT_PARTS_LABEL.into(), label));
+    let parent = if plan.minimal.is_some() { registry.minimal_parent(image) } else { registry.parent_image(image) };
+    plan.starts_from.push(StartsFrom {
+        role: Role::Parent,
+        image: parent.map(|parent| parent.name().to_owned()),
+        reference: plan.base.reference().to_owned(),
+        id: base.value().map(str::to_owned),
+    });
+    if let (Some(minimal), Some(builder)) = (&plan.minimal, &builder) {
+        plan.starts_from.push(StartsFrom {
+            role: Role::Builder,
+            image: registry.builder_image(image).map(|builder| builder.name().to_owned()),
+            reference: minimal.builder.clone(),
+            id: builder.value().map(str::to_owned),
+        });
+    }
+    plan.input_parts = parts;
     match (&base, &builder) {
         (Dependency::Known(base), None | Some(Dependency::Known(_))) => {
             let builder = builder.as_ref().map(|builder| builder.value().expect("known"));
@@ -198,13 +229,10 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
 
     let depclean = image.spec().depclean.unwrap_or(!registry.has_children(image));
     let cleanups = image.spec().cleanups;
-    let measure = |into| Step::Measure {
-        container: CONTAINER,
-        isolation: settings.isolation,
-        mounts: vec![],
-        path: "/".into(),
-        into,
-    };
+    // Mounted from here to the end: sizes are measured on the mount (on the host), the SBOM is read
+    // from it.
+    steps.push(Step::Mount { container: CONTAINER, into: ROOT_MOUNT });
+    let measure = |into| Step::Measure { root: Word::var(ROOT_MOUNT), into };
     if depclean || !cleanups.is_empty() {
         steps.push(measure(SIZE_BEFORE));
     }
@@ -216,9 +244,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.extend(actions::steps(image.spec().actions, &place, settings, false));
     // The SBOM of what is installed now, before a cleanup can drop the package database.
     let sbom = sbom_path(settings, name);
-    steps.push(Step::Mount { container: CONTAINER, into: ROOT_MOUNT });
     steps.push(sbom_step(image, inputs, &sbom));
-    steps.push(Step::Unmount { container: CONTAINER });
     steps.push(copy_sbom(&sbom));
     for &cleanup in cleanups {
         steps.push(run(cleanup_argv(cleanup, "/"), vec![]));
@@ -237,7 +263,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(run(vec!["update-ca-certificates".into()], vec![]));
     }
     steps.extend(copy_files(image));
-    steps.extend(remove_leftovers_argvs("/", inputs.source_date(image)).into_iter().map(|argv| run(argv, vec![])));
+    steps.push(run(remove_leftovers_argv("/", inputs.source_date(image)), vec![]));
     steps.push(Step::BaseDigest { container: CONTAINER, into: BASE_DIGEST });
 
     let mut options = config_options(image);
@@ -247,6 +273,7 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     options.extend(oci_options(image, inputs, Some(&base)));
     steps.push(Step::Config { container: CONTAINER, options });
     steps.push(measure(SIZE));
+    steps.push(Step::Unmount { container: CONTAINER });
     let tags = finish(&mut steps, image, inputs);
     Ok(ImagePlan {
         name: name.to_owned(),
@@ -262,6 +289,8 @@ fn plan_full(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         sbom: Some(sbom),
         prelude: Vec::new(),
         steps,
+        input_parts: Default::default(),
+        starts_from: Vec::new(),
     })
 }
 
@@ -367,13 +396,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
     steps.push(sbom_step(image, inputs, &sbom));
     steps.push(copy_sbom(&sbom));
     let cleanups = image.spec().cleanups;
-    let measure = |into| Step::Measure {
-        container: BUILDER,
-        isolation: settings.isolation,
-        mounts: vec![root_mount.clone()],
-        path: EMERGE_ROOT.into(),
-        into,
-    };
+    let measure = |into| Step::Measure { root: Word::var(ROOT_MOUNT), into };
     if !cleanups.is_empty() {
         steps.push(measure(SIZE_BEFORE));
     }
@@ -381,7 +404,7 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         steps.push(in_builder(cleanup_argv(cleanup, EMERGE_ROOT)));
     }
     steps.extend(copy_files(image));
-    steps.extend(remove_leftovers_argvs(EMERGE_ROOT, inputs.source_date(image)).into_iter().map(in_builder));
+    steps.push(in_builder(remove_leftovers_argv(EMERGE_ROOT, inputs.source_date(image))));
     steps.push(measure(SIZE));
     steps.push(Step::Remove { container: BUILDER });
     steps.push(Step::Unmount { container: CONTAINER });
@@ -419,6 +442,8 @@ fn plan_minimal(image: &dyn Image, inputs: &PlanInputs) -> Result<ImagePlan> {
         sbom: Some(sbom),
         prelude: Vec::new(),
         steps,
+        input_parts: Default::default(),
+        starts_from: Vec::new(),
     })
 }
 
@@ -677,9 +702,7 @@ mod tests {
                 Step::Capture { container, into: crate::plan::binpkg_cache::BINPKG_FLAGS, .. } => {
                     assert_eq!(*container, BUILDER, "{step:?}")
                 }
-                Step::Run { container, mounts, .. }
-                | Step::Capture { container, mounts, .. }
-                | Step::Measure { container, mounts, .. } => {
+                Step::Run { container, mounts, .. } | Step::Capture { container, mounts, .. } => {
                     assert_eq!(*container, BUILDER, "{step:?}");
                     assert!(mounts.iter().any(|m| m.target == EMERGE_ROOT && m.source == Word::var(ROOT_MOUNT)));
                 }
@@ -700,6 +723,8 @@ mod tests {
                 }
                 // The binary package folder for those flags, on the host.
                 Step::BinpkgFolder { flags, .. } => assert_eq!(*flags, crate::plan::binpkg_cache::BINPKG_FLAGS),
+                // Sizes of the new root, measured on its mount (on the host).
+                Step::Measure { root, .. } => assert_eq!(*root, Word::var(ROOT_MOUNT)),
                 other => panic!("unexpected step in the builder phase: {other:?}"),
             }
         }

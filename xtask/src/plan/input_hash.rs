@@ -2,13 +2,16 @@
 //! is up to date and is not built again. Pure: the contents of copied files come hashed with the
 //! planner's inputs.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 use image_defs::Image;
 
 use super::emerge::NOT_INPUTS;
-use super::{ImagePlan, Piece, PlanInputs, Step, Word};
+use super::input_parts::{self, group, InputParts, INPUT_PARTS_LABEL};
+use super::step::TEST_CONTAINER;
+use super::{ConfigOption, ImagePlan, Piece, PlanInputs, Step, Word};
 use sha2::{Digest, Sha256};
 
 use crate::hash::sha256;
@@ -21,7 +24,7 @@ pub const LENGTH: usize = 32;
 /// for a minimal image, by the builder with id `builder_id`.
 pub fn input_hash(image: &dyn Image, inputs: &PlanInputs, base_id: &str, builder_id: Option<&str>) -> Result<String> {
     let plan = super::image::plan_steps(image, inputs)?;
-    Ok(combine(&partial(&plan, inputs, &inputs.repositories_of(image)?)?, base_id, builder_id))
+    Ok(combine(&parts(image, &plan, inputs)?.partial_hash(), base_id, builder_id))
 }
 
 /// The input hash from the hash of everything but the ids and the ids of the images the image
@@ -35,41 +38,113 @@ pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String
     sha256(text.as_bytes())[..LENGTH].to_owned()
 }
 
-/// The hash (hex SHA-256) of everything that determines the image but the ids it starts from: the
-/// tool's version, the repository's identity, the image's steps (minus those that settle the hash or
-/// move tags, each as [`as_input`] sees it), its generated files and the content of every file it
-/// copies.
-pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -> Result<String> {
-    let mut text = String::new();
-    writeln!(text, "tool {}", env!("CARGO_PKG_VERSION")).unwrap();
-    writeln!(text, "repository {repository}").unwrap();
-    // The steps, fed field by field into the hash: the same typed data their commands are rendered
-    // from, without rendering every command of every image.
-    let mut steps = StableHasher(Sha256::new());
+/// Everything that determines the image but the ids it starts from, part by part (see
+/// [`InputParts`]; the partial hash is their hash): the tool's version, the repositories'
+/// identities, the settings that enter the plan, the image's steps in groups (minus those that
+/// settle the hash or move tags, each as [`as_input`] sees it), its generated files and the content
+/// of every file it copies.
+pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) -> Result<InputParts> {
+    let mut parts = InputParts::default();
+    parts.insert(input_parts::TOOL, env!("CARGO_PKG_VERSION"));
+    for (part, identity) in inputs.repository_parts(image)? {
+        parts.insert(part, sha256(identity.as_bytes()));
+    }
+    parts.insert(input_parts::SETTINGS, sha256(settings_identity(image, inputs).as_bytes()));
+    // The steps, fed field by field into the hash of their group: the same typed data their commands
+    // are rendered from, without rendering every command of every image.
+    let mut groups: BTreeMap<&'static str, StableHasher> = BTreeMap::new();
+    let mut feed = |group: &'static str, value: &dyn Fn(&mut StableHasher)| {
+        value(groups.entry(group).or_insert_with(|| StableHasher(Sha256::new())));
+    };
     for step in &plan.steps {
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
             continue;
         }
-        std::hash::Hash::hash(&as_input(step, plan), &mut steps);
-        if let Step::Copy { source, .. } = step {
-            if let [Piece::Text(path)] = source.0.as_slice() {
-                // The build context and the SBOM are made by the build, not inputs of it.
-                let made_by_the_build = path.starts_with(plan.context_dir.as_str())
-                    || plan.sbom.as_ref().is_some_and(|sbom| sbom.as_str() == path);
-                if !made_by_the_build {
-                    let Some(hash) = inputs.copied_files.get(path) else {
-                        bail!("image `{}`: the file {path} it copies was not read before planning", plan.name);
+        let hashed = as_input(step, plan);
+        // Where each group's steps stand among the others: the order across groups is an input too.
+        let position = if matches!(hashed, Step::Config { .. }) { "config step" } else { group_of(&hashed) };
+        feed(group::STEPS, &|hasher| hasher.0.update(format!("{position}\n")));
+        match &hashed {
+            Step::Config { options, .. } => {
+                for option in options {
+                    let group = match option {
+                        ConfigOption::Env(..) => group::ENV,
+                        _ => group::CONFIG,
                     };
-                    writeln!(text, "file {path} {hash}").unwrap();
+                    feed(group, &|hasher| std::hash::Hash::hash(option, hasher));
                 }
             }
+            other => feed(group_of(other), &|hasher| std::hash::Hash::hash(other, hasher)),
+        }
+        if let Some(path) = copied_file(step, plan) {
+            let Some(hash) = inputs.copied_files.get(path) else {
+                bail!("image `{}`: the file {path} it copies was not read before planning", plan.name);
+            };
+            parts.insert(format!("{}{path}", input_parts::FILE_PREFIX), hash.clone());
         }
     }
-    writeln!(text, "steps {}", crate::hash::hex(&steps.0.finalize())).unwrap();
-    for file in &plan.context_files {
-        writeln!(text, "generated {} {}", file.path, sha256(file.contents.as_bytes())).unwrap();
+    for (group, hasher) in groups {
+        parts.insert(group, crate::hash::hex(&hasher.0.finalize()));
     }
-    Ok(sha256(text.as_bytes()))
+    for file in &plan.context_files {
+        parts.insert(format!("{}{}", input_parts::PORTAGE_PREFIX, file.path), sha256(file.contents.as_bytes()));
+    }
+    Ok(parts)
+}
+
+/// The path of the image's own file a step copies in (not one the build makes: the build context,
+/// the SBOM).
+fn copied_file<'s>(step: &'s Step, plan: &ImagePlan) -> Option<&'s str> {
+    match step {
+        Step::Copy { source, .. } if !made_by_the_build(source, plan) => match source.0.as_slice() {
+            [Piece::Text(path)] => Some(path),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `word` is a file the build makes (the build context, the SBOM): no input.
+fn made_by_the_build(word: &Word, plan: &ImagePlan) -> bool {
+    match word.0.as_slice() {
+        [Piece::Text(path)] => {
+            path.starts_with(plan.context_dir.as_str()) || plan.sbom.as_ref().is_some_and(|sbom| sbom.as_str() == path)
+        }
+        _ => false,
+    }
+}
+
+/// The group a step is hashed in (see [`group`]).
+fn group_of(step: &Step) -> &'static str {
+    match step {
+        Step::Run { argv, .. } if argv.first().is_some_and(|program| program == "emerge") => {
+            if argv.iter().any(|arg| arg == "--depclean") {
+                group::STEPS
+            } else {
+                group::PACKAGES
+            }
+        }
+        Step::From { into: TEST_CONTAINER, .. }
+        | Step::Run { container: TEST_CONTAINER, .. }
+        | Step::Remove { container: TEST_CONTAINER } => group::TEST,
+        Step::Commit { .. } => group::COMMIT,
+        _ => group::STEPS,
+    }
+}
+
+/// The settings that enter the plan, as text: they also show in the steps (isolation in every
+/// `buildah run`, the namespace in references, omit-history and the date in the commit), so this part
+/// names them when they change.
+fn settings_identity(image: &dyn Image, inputs: &PlanInputs) -> String {
+    let settings = inputs.settings;
+    format!(
+        "isolation {}\nnamespace {}\nomit-history {}\nsource {}\nsource-date-epoch {}\n",
+        settings.isolation.as_str(),
+        settings.namespace,
+        settings.omit_history,
+        settings.source.as_deref().unwrap_or(""),
+        inputs.source_date(image)
+    )
 }
 
 /// A step as the input hash sees it: without what only says where things are on this machine (the
@@ -81,23 +156,22 @@ pub(super) fn partial(plan: &ImagePlan, inputs: &PlanInputs, repository: &str) -
 fn as_input(step: &Step, plan: &ImagePlan) -> Step {
     let mut step = step.clone();
     let here = Word::text("");
-    let made_by_the_build = |word: &Word| match word.0.as_slice() {
-        [Piece::Text(path)] => {
-            path.starts_with(plan.context_dir.as_str()) || plan.sbom.as_ref().is_some_and(|sbom| sbom.as_str() == path)
-        }
-        _ => false,
-    };
+    let made_by_the_build = |word: &Word| made_by_the_build(word, plan);
     match &mut step {
         Step::Run { mounts, env, .. } => {
             mounts.iter_mut().for_each(|mount| mount.source = here.clone());
             env.retain(|(key, _)| !NOT_INPUTS.contains(&key.as_str()));
         }
-        Step::Capture { mounts, .. } | Step::Measure { mounts, .. } | Step::WriteFile { mounts, .. } => {
+        Step::Capture { mounts, .. } | Step::WriteFile { mounts, .. } => {
             mounts.iter_mut().for_each(|mount| mount.source = here.clone());
         }
         Step::BinpkgFolder { cache_dir, .. } => cache_dir.clear(),
         Step::Copy { source, .. } if made_by_the_build(source) => *source = here.clone(),
         Step::Sbom { output, .. } => output.clear(),
+        // The record of the parts is made from them (and from the ids, which `combine` takes).
+        Step::Config { options, .. } => {
+            options.retain(|option| !matches!(option, ConfigOption::LabelWord(key, _) if key == INPUT_PARTS_LABEL))
+        }
         _ => {}
     }
     step
@@ -152,6 +226,53 @@ impl std::hash::Hasher for StableHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{input_parts::parse_label, ConfigOption, ImageIndex, SourceDates};
+
+    /// The plan's hash, `input_hash` (what `ci job` and `--remote-check` compute) and the hash of
+    /// the recorded parts agree, and the label records exactly the parts the hash was made from.
+    #[test]
+    fn the_hash_is_the_hash_of_the_parts_the_label_records() {
+        let registry = image_defs::Registry::global().unwrap();
+        let settings = crate::settings::Settings::defaults(camino::Utf8Path::new("/cache"));
+        let listing = r#"[{"id":"sha256:1111","names":["localhost/gentoo/rig/base:latest"]}]"#;
+        let inputs = PlanInputs {
+            registry,
+            settings: &settings,
+            date_tag: "20260101".into(),
+            rig_root: "localhost/rig-root:x".into(),
+            tarballs: Default::default(),
+            source_dates: SourceDates { rig: 1, repository: 1 },
+            storage: ImageIndex::parse(listing).unwrap(),
+            repositories: Default::default(),
+            copied_files: Default::default(),
+            binhost_tls: Default::default(),
+            force: false,
+        };
+        let hello = registry.get("rig/hello").unwrap();
+        let plan = crate::plan::plan_image(hello, &inputs).unwrap();
+        let hash = plan.input_hash.clone().expect("the parent is in storage");
+        assert_eq!(hash, input_hash(hello, &inputs, "1111", None).unwrap());
+        assert_eq!(hash, combine(&plan.input_parts.partial_hash(), "1111", None));
+        let label = plan
+            .steps
+            .iter()
+            .find_map(|step| match step {
+                Step::Config { options, .. } => options.iter().find_map(|option| match option {
+                    ConfigOption::LabelWord(key, word) if key == INPUT_PARTS_LABEL => Some(word.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .expect("the label is planned");
+        let recorded = parse_label(&label.resolve(&Default::default()).unwrap()).unwrap();
+        let (parent, builder, recorded) = (recorded.parent, recorded.builder, recorded.parts);
+        assert_eq!(recorded, plan.input_parts.short());
+        assert_eq!((parent.as_deref(), builder), (Some("1111"), None));
+        for part in ["tool", "repository", "settings", "packages", "env", "config", "test", "commit", "steps"] {
+            assert!(recorded.contains_key(part), "{part} in {recorded:?}");
+        }
+        assert!(recorded.contains_key("portage:etc/portage/package.use/rig+hello"), "{recorded:?}");
+    }
 
     #[test]
     fn every_id_changes_the_hash_and_the_sha256_prefix_does_not() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use image_defs::{Image, Registry, Root};
 
-use super::{ImageIndex, TarballImport};
+use super::{input_parts, ImageIndex, TarballImport};
 use crate::settings::{BinhostTls, Settings};
 
 #[derive(Clone)]
@@ -55,13 +55,15 @@ pub struct RepositoryIdentities {
 }
 
 impl PlanInputs<'_> {
-    /// The identity of the repositories `image` is built from: the main one (the rig's for rig
-    /// images), then each extra repository it mounts, a line each.
-    pub fn repositories_of(&self, image: &dyn Image) -> anyhow::Result<String> {
-        let mut identity = match self.registry.root_of(image) {
+    /// The identities of the repositories `image` is built from, as input parts: the main one (the
+    /// rig's for rig images) as [`input_parts::REPOSITORY`], then each extra repository it mounts as
+    /// `repository:<name>`.
+    pub fn repository_parts(&self, image: &dyn Image) -> anyhow::Result<Vec<(String, String)>> {
+        let main = match self.registry.root_of(image) {
             Root::Rig => self.repositories.rig.clone(),
             _ => self.repositories.main.clone(),
         };
+        let mut parts = vec![(input_parts::REPOSITORY.to_owned(), main)];
         for repository in self.registry.repositories_of(image) {
             let Some(extra) = self.repositories.extra.get(repository.name) else {
                 anyhow::bail!(
@@ -70,9 +72,9 @@ impl PlanInputs<'_> {
                     repository.name
                 );
             };
-            identity.push_str(&format!("\n{} {extra}", repository.name));
+            parts.push((format!("{}{}", input_parts::REPOSITORY_PREFIX, repository.name), extra.clone()));
         }
-        Ok(identity)
+        Ok(parts)
     }
 
     /// The image's SOURCE_DATE_EPOCH: the rig's for rig images, the repository's for the others.

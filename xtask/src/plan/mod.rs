@@ -13,6 +13,7 @@ pub mod command;
 mod emerge;
 mod image;
 pub mod input_hash;
+pub mod input_parts;
 mod inputs;
 mod labels;
 mod portage_files;
@@ -20,6 +21,7 @@ pub mod push;
 pub mod rig_root;
 pub mod root_import;
 pub mod script;
+pub mod status;
 pub mod step;
 mod storage;
 
@@ -146,6 +148,31 @@ pub struct ImagePlan {
     /// executor checks after them whether the image is up to date already.
     pub prelude: Vec<Step>,
     pub steps: Vec<Step>,
+    /// The parts of its input hash, full values (see [`input_parts`]); empty for a tarball root.
+    pub input_parts: input_parts::InputParts,
+    /// The images it starts from (its parent, a minimal image's builder), as far as the plan knows them.
+    pub starts_from: Vec<StartsFrom>,
+}
+
+/// An image another one starts from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StartsFrom {
+    pub role: Role,
+    /// Its name, when it is an image of the registry (not a root, not scratch).
+    pub image: Option<String>,
+    /// What the working container starts from (`scratch` for an empty root).
+    pub reference: String,
+    /// Its id, when the plan knows it (in storage, or up to date); `None` when a step of the run
+    /// reads it (the plan builds it first, or storage lacks it).
+    pub id: Option<String>,
+}
+
+/// What an image is to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Parent,
+    Builder,
 }
 
 /// What an image's working container starts from.

@@ -216,12 +216,13 @@ fn plan_image(
     transport: &Transport,
 ) -> Result<ImagePush> {
     let name = &image.name;
-    // The content tag names what the image is made of: its input hash, or for a root imported from a
-    // tarball, the tarball's digest.
-    let (content, mut moving): (Vec<&String>, Vec<&String>) = image
-        .tags
-        .iter()
-        .partition(|tag| tag.starts_with(INPUTS_TAG_PREFIX) || tag.starts_with(super::root_import::DIGEST_TAG_PREFIX));
+    // The content tag names what the image is made of: its input hash, for a root imported from a
+    // tarball the tarball's digest, for the rig root the hash of its inputs.
+    let (content, mut moving): (Vec<&String>, Vec<&String>) = image.tags.iter().partition(|tag| {
+        [INPUTS_TAG_PREFIX, super::root_import::DIGEST_TAG_PREFIX, super::rig_root::REMOTE_TAG_PREFIX]
+            .iter()
+            .any(|prefix| tag.starts_with(prefix))
+    });
     let Some(content_tag) = content.iter().min().map(|tag| tag.to_string()) else {
         bail!(
             "image `{name}` has no `{INPUTS_TAG_PREFIX}<hash>` tag in local storage (tags: {}): build it again \

@@ -12,6 +12,9 @@ use crate::settings::Settings;
 
 /// The repository of rig root images; the tag is the hash of the rig's inputs.
 pub const ROOT_REPOSITORY: &str = "localhost/buildah-gentoo/rig-root";
+/// The prefix of the rig root's content tag in a registry (`rig-<hash of its inputs>`), where the
+/// `ci rig-root` job puts it for the image jobs.
+pub const REMOTE_TAG_PREFIX: &str = "rig-";
 /// Files copied into the root, relative to the workspace root.
 pub const ROOT_FILES: &str = "tests/rig/root";
 /// Portage from PyPI, pinned so the root is the same everywhere.
@@ -36,6 +39,12 @@ const RECIPE_VERSION: &str = "1";
 pub fn reference(files_hash: &str, suite: &str) -> String {
     let inputs = format!("{RECIPE_VERSION}\n{files_hash}\n{suite}\n{DEBOOTSTRAP_INCLUDE}\n{PORTAGE_VERSION}\n");
     format!("{ROOT_REPOSITORY}:{}", &sha256(inputs.as_bytes())[..16])
+}
+
+/// The rig root's content tag in a registry, from its local reference.
+pub fn remote_tag(reference: &str) -> String {
+    let hash = reference.rsplit_once(':').map_or(reference, |(_, hash)| hash);
+    format!("{REMOTE_TAG_PREFIX}{hash}")
 }
 
 /// The buildah steps that make the root from the debootstrap tarball and the portage wheel.

@@ -131,6 +131,8 @@ pub fn plan_import(tarball: &TarballImport, settings: &Settings) -> ImagePlan {
         sbom: None,
         prelude: Vec::new(),
         steps,
+        input_parts: Default::default(),
+        starts_from: Vec::new(),
     }
 }
 

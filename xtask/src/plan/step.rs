@@ -123,6 +123,9 @@ pub enum ConfigOption {
     Label(String, String),
     /// A label whose value is a variable's (a command's output, known when the build runs).
     LabelFrom(String, Var),
+    /// A label whose value is text with variables in it (the record of the input parts, with the ids
+    /// the image starts from).
+    LabelWord(String, Word),
     /// An OCI manifest annotation.
     Annotation(String, String),
     /// An annotation whose value is a variable's.
@@ -153,6 +156,17 @@ impl ConfigOption {
             ConfigOption::Label(key, value) => ["--label".into(), format!("{key}={value}")],
             ConfigOption::LabelFrom(key, var) => {
                 return [Word::text("--label"), Word(vec![Piece::Text(format!("{key}=")), Piece::Var(*var)])]
+            }
+            ConfigOption::LabelWord(key, word) => {
+                let mut pieces = vec![Piece::Text(format!("{key}="))];
+                for piece in &word.0 {
+                    // Adjacent literal pieces as one, so the shell form quotes the argument once.
+                    match (pieces.last_mut(), piece) {
+                        (Some(Piece::Text(last)), Piece::Text(text)) => last.push_str(text),
+                        (_, piece) => pieces.push(piece.clone()),
+                    }
+                }
+                return [Word::text("--label"), Word(pieces)];
             }
             ConfigOption::Annotation(key, value) => ["--annotation".into(), format!("{key}={value}")],
             ConfigOption::AnnotationFrom(key, var) => {
@@ -252,11 +266,9 @@ impl PlanStep for Step {
 
     fn retry(&self) -> Retry {
         match self {
-            Step::Run { .. }
-            | Step::Capture { .. }
-            | Step::Measure { .. }
-            | Step::WriteFile { .. }
-            | Step::Provided { .. } => Retry::BuildahRun,
+            Step::Run { .. } | Step::Capture { .. } | Step::WriteFile { .. } | Step::Provided { .. } => {
+                Retry::BuildahRun
+            }
             _ => Retry::Never,
         }
     }
@@ -342,9 +354,11 @@ pub enum Step {
     /// `package.provided`, in its builder: what the minimal parent holds (`PARENT`, its labels' lines)
     /// and the image's own entries, one `CAT/PF` a line, sorted; the list is also the value assigned.
     Provided { container: Var, isolation: Isolation, parent: Word, entries: Vec<String>, into: Var },
-    /// `VAR=$(buildah run CONTAINER -- du -sxb PATH)`: the size in bytes of the root filesystem
-    /// (`/`), or of a minimal image's new root mounted in its builder.
-    Measure { container: Var, isolation: Isolation, mounts: Vec<Mount>, path: String, into: Var },
+    /// `VAR=$(du -sxb ROOT)` on the host: the size in bytes of a working container's root
+    /// filesystem, mounted at `ROOT` (`buildah mount`). `du` follows no symlink and stays on that one
+    /// filesystem; on the host it costs no container set-up (a `buildah run` of `du` took 0.6 s, the
+    /// same `du` on the mount 0.1 s).
+    Measure { root: Word, into: Var },
     /// `VAR=$(buildah run CONTAINER -- ARGV)`: a command whose output (possibly empty) the build keeps.
     Capture { container: Var, isolation: Isolation, mounts: Vec<Mount>, argv: Vec<String>, into: Var },
     /// `VAR=$(COMMAND)` on the host: a command whose output (possibly empty) the build keeps.
@@ -507,9 +521,7 @@ impl Step {
                 .arg(parent.clone())
                 .args(entries.iter().map(String::as_str))
                 .assigning(*into),
-            Step::Measure { container, isolation, mounts, path, into } => {
-                run(*container, *isolation, mounts, &[]).args(["du", "-sxb", path.as_str()]).assigning(*into)
-            }
+            Step::Measure { root, into } => Command::new(["du", "-sxb"]).arg(root.clone()).assigning(*into),
             Step::Capture { container, isolation, mounts, argv, into } => {
                 run(*container, *isolation, mounts, &[]).args(argv.iter().map(String::as_str)).assigning(*into)
             }
