@@ -42,6 +42,10 @@ pub struct BuildArgs {
     /// document is written to `summary.json` next to the logs.
     #[arg(long)]
     pub json: bool,
+    /// No live progress of the images (the package each one is at): only the lines of their start
+    /// and end, and the summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// Then push the named images (every image with `--all`) to the registry, like `cargo xtask push`.
     #[arg(long)]
     pub push: bool,
@@ -103,6 +107,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         keep_going: args.keep_going,
         explain: args.explain,
         output: if args.json { Output::Json } else { Output::Human },
+        quiet: args.quiet,
     };
     let summary = executor.build(&sh, &request)?;
     if summary.interrupted {

@@ -200,6 +200,7 @@ pub fn run(
         keep_going: false,
         explain: false,
         output: super::Output::Stderr,
+        quiet: false,
     };
     let summary = executor.build(sh, &build)?;
     if !summary.succeeded() {

@@ -11,6 +11,7 @@ pub mod clean;
 pub mod image_file;
 pub mod inputs;
 pub mod interrupt;
+pub mod progress;
 pub mod push;
 pub mod remote;
 pub mod remote_check;
@@ -32,7 +33,9 @@ use image_defs::{Image, Registry, Root};
 use xshell::Shell;
 
 pub use runner::{StepFailure, StepRunner};
-pub use summary::{ImageResult, Outcome, Summary};
+pub use summary::{ImageResult, Outcome, Packages, Summary};
+
+use progress::{ImageWatch, ProgressDisplay};
 
 use crate::plan::step::{IMAGE, INPUTS, SIZE, SIZE_BEFORE};
 use crate::plan::{self, file_stem, ImageIndex, ImagePlan, Plan, PlanInputs, Status};
@@ -50,6 +53,8 @@ pub struct BuildRequest {
     pub explain: bool,
     /// Where progress and the summary go.
     pub output: Output,
+    /// No live progress of the images (`--quiet`): only the lines of their start and end.
+    pub quiet: bool,
 }
 
 /// Where a build reports.
@@ -158,12 +163,14 @@ impl Executor<'_> {
             .filter_map(|var| setup.var(var).map(|value| (var, value.to_owned())))
             .collect();
         let index = Mutex::new(inputs.storage.clone());
+        let display = ProgressDisplay::start(request.output.stream(), request.quiet);
         let result = self.import_roots(sh, &plan.roots, &index).and_then(|()| {
             let log_dir = self.log_dir();
-            schedule::run(&plan.images, request, self.registry, &log_dir, &|run: ImageRun| {
-                self.build_one(run, request, &index, &shared_vars)
+            schedule::run(&plan.images, request, self.registry, &log_dir, &display, &|run: ImageRun| {
+                self.build_one(run, request, &index, &shared_vars, &display)
             })
         });
+        drop(display);
         if let Err(failure) = setup.run_all(teardown_steps) {
             eprintln!("warning: tear-down failed at `{}`: {}", failure.command, failure.reason);
         }
@@ -239,15 +246,18 @@ impl Executor<'_> {
         request: &BuildRequest,
         index: &Mutex<ImageIndex>,
         shared_vars: &[(plan::Var, String)],
-    ) -> (Outcome, Duration) {
+        display: &ProgressDisplay,
+    ) -> (Outcome, Duration, Packages) {
         let clock = Instant::now();
         let ImageRun { plan, number, total, .. } = run;
-        let progress = |text: &str| say(request, &format!("==> [{number}/{total}] {}: {text}", plan.name));
+        let watch = display.watch(number, total, &plan.name);
+        let progress = |text: &str| watch.say(text);
         // A shell per worker: xshell's Shell is not shared between threads.
         let result = Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
             sh.change_dir(self.workspace);
-            self.try_build_one(&sh, &run, request, index, shared_vars, &progress)
+            self.try_build_one(&sh, &run, request, index, shared_vars, &watch)
         });
+        let packages = watch.finish();
         let elapsed = clock.elapsed();
         let outcome = match result {
             Ok(outcome) => {
@@ -299,7 +309,7 @@ impl Executor<'_> {
                 Outcome::Failed { error: format!("{error:#}"), package_logs, checksum_failures, distfile_failures }
             }
         };
-        (outcome, elapsed)
+        (outcome, elapsed, packages)
     }
 
     fn try_build_one(
@@ -309,7 +319,7 @@ impl Executor<'_> {
         request: &BuildRequest,
         index: &Mutex<ImageIndex>,
         shared_vars: &[(plan::Var, String)],
-        progress: &dyn Fn(&str),
+        watch: &ImageWatch,
     ) -> Result<Outcome> {
         let plan = run.plan;
         if let Status::UpToDate { id } = &plan.status {
@@ -379,7 +389,9 @@ impl Executor<'_> {
                 return Ok(Outcome::UpToDate { id: id.to_owned(), input_hash: hash });
             }
         }
-        progress(&format!("building (log {})", run.log));
+        watch.say(&format!("building (log {})", run.log));
+        watch.show();
+        runner.on_output(|line| watch.line(line));
         if let Err(failure) = runner.run_all(&plan.steps) {
             return Err(fail(&mut runner, failure));
         }
@@ -481,7 +493,18 @@ fn checksum_failed_package(file: &Utf8Path) -> String {
     }
 }
 
-/// A progress line: on standard output, or standard error when standard output carries a result.
+impl Output {
+    /// Where progress lines go: standard output, or standard error when standard output carries a
+    /// result.
+    fn stream(self) -> progress::Stream {
+        match self {
+            Output::Human => progress::Stream::Stdout,
+            Output::Json | Output::Stderr => progress::Stream::Stderr,
+        }
+    }
+}
+
+/// A line of the build outside any image's run (no live lines are shown then).
 fn say(request: &BuildRequest, line: &str) {
     if request.output == Output::Human {
         println!("{line}");

@@ -1,5 +1,6 @@
 //! The one runner of every plan's steps (a build's, a push's, a catalyst release's): argv by argv,
-//! every command and its output written to one log, interrupts honoured, registry commands tried
+//! every command and its output written to one log (and, when watched, handed line by line to the
+//! watcher as it comes: the progress display), interrupts honoured, registry commands tried
 //! again on passing failures, and what the steps created tracked, so a failure or an interrupt
 //! leaves no working container and no untagged image behind. Processes start through a [`Spawn`]:
 //! for real, or scripted in tests of an orchestration whose tool cannot run here (catalyst).
@@ -77,7 +78,12 @@ pub struct StepRunner<'a> {
     env: Vec<(String, String)>,
     /// Told when a registry command is tried again.
     on_retry: Option<RetryReport<'a>>,
+    /// Told every line the processes write to the log, as it comes.
+    on_output: Option<OutputWatch<'a>>,
 }
+
+/// Told each line of output (without its line ending), on a thread of its own.
+type OutputWatch<'a> = Box<dyn FnMut(&str) + Send + 'a>;
 
 /// Told when a step is tried again.
 type RetryReport<'a> = Box<dyn Fn(&str) + 'a>;
@@ -125,6 +131,7 @@ impl<'a> StepRunner<'a> {
             existing_images: BTreeSet::new(),
             env: Vec::new(),
             on_retry: None,
+            on_output: None,
         })
     }
 
@@ -136,6 +143,33 @@ impl<'a> StepRunner<'a> {
     /// Told (`try 2 of 4 in 1s ...`) whenever a registry command is tried again.
     pub fn on_retry(&mut self, report: impl Fn(&str) + 'a) {
         self.on_retry = Some(Box::new(report));
+    }
+
+    /// Told every line the commands write (standard output and error, as the log gets them) while
+    /// they run: their output then reaches the log through a pipe this runner reads.
+    pub fn on_output(&mut self, watch: impl FnMut(&str) + Send + 'a) {
+        self.on_output = Some(Box::new(watch));
+    }
+
+    /// Starts one process through the spawner and waits for it. With an [`StepRunner::on_output`]
+    /// watch, the process writes to a pipe; a thread copies what comes to the log as it comes and
+    /// hands the watch each line.
+    fn spawn(&mut self, argv: &[String], capture: bool) -> Result<Spawned> {
+        let StepRunner { spawner, log, env, on_output, .. } = self;
+        let Some(watch) = on_output.as_mut() else { return spawner.spawn(argv, env, log, capture) };
+        let (reader, writer) = std::io::pipe().context("making a pipe for the output")?;
+        let writer = File::from(std::os::fd::OwnedFd::from(writer));
+        let mut copy_to = log.try_clone().context("sharing the log")?;
+        std::thread::scope(|scope| {
+            let copier = scope.spawn(move || copy_lines(reader, &mut copy_to, watch));
+            let spawned = spawner.spawn(argv, env, &writer, capture);
+            // The last writer closed: the copier reads to the end of the output, then stops.
+            drop(writer);
+            let copied = copier.join().expect("the output copier does not panic");
+            let spawned = spawned?;
+            copied.context("copying the output to the log")?;
+            Ok(spawned)
+        })
     }
 
     /// A word's value with the variables known so far.
@@ -191,7 +225,7 @@ impl<'a> StepRunner<'a> {
         }
         let argv: Vec<String> = command.argv.iter().map(|word| word.resolve(&self.vars)).collect::<Result<_, _>>()?;
         self.note(&format!("$ {}", command.to_shell()));
-        let spawned = self.spawner.spawn(&argv, &self.env, &self.log, command.assign.is_some())?;
+        let spawned = self.spawn(&argv, command.assign.is_some())?;
         if command.assign.is_some() {
             let _ = writeln!(self.log, "{}", spawned.stdout.trim_end());
         }
@@ -224,7 +258,7 @@ impl<'a> StepRunner<'a> {
             }
             (Form::UnlessEqualTolerant(a, b), _) => {
                 if resolve(a, &self.vars)? != resolve(b, &self.vars)? {
-                    match self.spawner.spawn(&argv, &self.env, &self.log, false) {
+                    match self.spawn(&argv, false) {
                         Ok(Spawned { code: Some(0), .. }) => {}
                         Ok(Spawned { code, .. }) => {
                             self.note(&format!("warning: {} (the run goes on)", exit_text(code)))
@@ -312,7 +346,7 @@ impl<'a> StepRunner<'a> {
         loop {
             tries += 1;
             let start = self.log.stream_position().unwrap_or(0);
-            let error = match self.spawner.spawn(argv, &self.env, &self.log, capture) {
+            let error = match self.spawn(argv, capture) {
                 Ok(Spawned { code: Some(0), stdout }) => {
                     if capture {
                         let _ = writeln!(self.log, "{}", stdout.trim_end());
@@ -414,7 +448,7 @@ impl<'a> StepRunner<'a> {
     fn quietly(&mut self, argv: &[&str]) {
         self.note(&format!("$ {} (clean-up)", argv.join(" ")));
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
-        match self.spawner.spawn(&argv, &self.env, &self.log, false) {
+        match self.spawn(&argv, false) {
             Ok(Spawned { code: Some(0), .. }) => {}
             Ok(Spawned { code, .. }) => self.note(&format!("clean-up failed: {}", exit_text(code))),
             Err(error) => self.note(&format!("clean-up failed: {error:#}")),
@@ -425,6 +459,48 @@ impl<'a> StepRunner<'a> {
     pub fn log_tail(&self, count: usize) -> String {
         log_tail(&self.log_path, count)
     }
+}
+
+/// Copies `from` to `log` as it comes, handing `watch` each line (a partial last line too, at the end).
+/// It reads to the end whatever happens (a log that cannot be written, a watch that panics), so the
+/// process writing never blocks on a full pipe; the first write error is returned then.
+fn copy_lines(mut from: impl Read, log: &mut File, watch: &mut (dyn FnMut(&str) + Send)) -> std::io::Result<()> {
+    let mut buffer = [0u8; 8192];
+    let mut pending: Vec<u8> = Vec::new();
+    let mut written = Ok(());
+    let mut watching = true;
+    let mut tell = |bytes: &[u8], watching: &mut bool| {
+        for line in String::from_utf8_lossy(bytes).lines() {
+            let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| watch(line)));
+            if told.is_err() {
+                *watching = false;
+                break;
+            }
+        }
+    };
+    loop {
+        let read = match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return written.and(Err(error)),
+        };
+        if written.is_ok() {
+            written = log.write_all(&buffer[..read]);
+        }
+        if !watching {
+            continue;
+        }
+        pending.extend_from_slice(&buffer[..read]);
+        if let Some(end) = pending.iter().rposition(|byte| *byte == b'\n') {
+            let complete: Vec<u8> = pending.drain(..=end).collect();
+            tell(&complete, &mut watching);
+        }
+    }
+    if watching && !pending.is_empty() {
+        tell(&pending, &mut watching);
+    }
+    written
 }
 
 /// Portage's log of a package that failed, copied out of its container.
@@ -564,6 +640,87 @@ mod tests {
 ";
         assert_eq!(failed_packages(output).into_iter().collect::<Vec<_>>(), ["app-misc/broken-1"]);
         assert!(failed_packages(">>> Emerging (1 of 1) app-misc/alpha-1::rig\n").is_empty());
+    }
+
+    /// Writes `lines` to the log it is given, in pieces that split lines, then exits 0.
+    struct Chatty(&'static [&'static str]);
+
+    impl Spawn for Chatty {
+        fn spawn(&mut self, _: &[String], _: &[(String, String)], mut log: &File, _: bool) -> Result<Spawned> {
+            let text = self.0.join("\n");
+            let (first, second) = text.split_at(text.len() / 2);
+            log.write_all(first.as_bytes())?;
+            log.flush()?;
+            log.write_all(second.as_bytes())?; // no line ending at the end
+            Ok(Spawned { code: Some(0), stdout: String::new() })
+        }
+    }
+
+    fn run_step(argv: &[&str]) -> crate::plan::Step {
+        crate::plan::Step::Run {
+            container: crate::plan::step::CONTAINER,
+            isolation: crate::settings::Isolation::Chroot,
+            mounts: vec![],
+            env: vec![],
+            argv: argv.iter().map(|word| word.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_watch_is_told_every_line_the_log_gets_as_it_gets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let lines =
+            &[">>> Emerging (1 of 2) dev-util/buildtool-1::gentoo", "compiling", ">>> Completed (1 of 2) x/y-1"];
+        let seen = std::sync::Mutex::new(Vec::new());
+        {
+            let mut runner = StepRunner::with_spawner(Box::new(Chatty(lines)), dir, dir.join("log")).unwrap();
+            runner.set_var(crate::plan::step::CONTAINER, "ctr".into());
+            runner.on_output(|line| seen.lock().unwrap().push(line.to_owned()));
+            runner.run_all(&[run_step(&["emerge"])]).unwrap();
+            runner.note("# after");
+        }
+        assert_eq!(*seen.lock().unwrap(), lines, "each line once, the last one without its line ending too");
+        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        assert_eq!(
+            log,
+            format!("$ buildah run --isolation chroot \"${{ctr}}\" -- emerge\n{}# after\n", lines.join("\n"))
+        );
+    }
+
+    #[test]
+    fn a_real_process_output_reaches_the_watch_and_the_log_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let sh = Shell::new().unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let mut runner = StepRunner::new(&sh, dir, dir.join("log")).unwrap();
+        runner.on_output(|line| seen.lock().unwrap().push(line.to_owned()));
+        let script = "echo '>>> Emerging binary (1 of 1) a/b-1::rig'; echo oops >&2; printf 'no end'";
+        let said = runner.run_host(&Command::new(["sh", "-c", script])).unwrap();
+        assert_eq!(said, "");
+        assert_eq!(*seen.lock().unwrap(), [">>> Emerging binary (1 of 1) a/b-1::rig", "oops", "no end"]);
+        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        assert!(log.ends_with(">>> Emerging binary (1 of 1) a/b-1::rig\noops\nno end"), "{log}");
+        // Captured output is the value, not the log's.
+        let value =
+            runner.run_host(&Command::new(["sh", "-c", "echo value; echo said >&2"]).assigning(Var("v"))).unwrap();
+        assert_eq!(value, "value");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.last().map(String::as_str), Some("said"), "standard error is watched, the assigned value not");
+    }
+
+    #[test]
+    fn a_watch_that_panics_does_not_stop_the_output_reaching_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = Utf8Path::from_path(dir.path()).unwrap();
+        let sh = Shell::new().unwrap();
+        let mut runner = StepRunner::new(&sh, dir, dir.join("log")).unwrap();
+        runner.on_output(|_| panic!("a watch that fails"));
+        // More than a pipe holds: the process would block if nobody read on.
+        runner.run_host(&Command::new(["sh", "-c", "yes line | head -c 300000"])).unwrap();
+        let log = std::fs::read_to_string(dir.join("log")).unwrap();
+        assert_eq!(log.matches("line\n").count(), 60000, "every line reached the log");
     }
 
     /// A stand-in for buildah: the first `failures` runs fail with `said`, the others succeed.

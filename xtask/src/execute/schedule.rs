@@ -9,12 +9,13 @@ use std::time::Duration;
 use anyhow::Result;
 use image_defs::Registry;
 
-use super::summary::{seconds, ImageResult, Outcome, Summary};
-use super::{interrupt, log_path, say, BuildRequest, ImageRun};
+use super::progress::ProgressDisplay;
+use super::summary::{seconds, ImageResult, Outcome, Packages, Summary};
+use super::{interrupt, log_path, BuildRequest, ImageRun};
 use crate::plan::ImagePlan;
 
 /// Builds one image; called on a worker thread.
-pub(super) type BuildOne<'f> = &'f (dyn Fn(ImageRun) -> (Outcome, Duration) + Sync);
+pub(super) type BuildOne<'f> = &'f (dyn Fn(ImageRun) -> (Outcome, Duration, Packages) + Sync);
 
 /// Runs `plans` (in build order) and collects their results.
 pub(super) fn run(
@@ -22,6 +23,7 @@ pub(super) fn run(
     request: &BuildRequest,
     registry: &Registry,
     log_dir: &camino::Utf8Path,
+    display: &ProgressDisplay,
     build_one: BuildOne,
 ) -> Result<Summary> {
     let total = plans.len();
@@ -42,14 +44,14 @@ pub(super) fn run(
                 .collect()
         })
         .collect();
-    let mut outcomes: Vec<Option<(Outcome, Duration)>> = vec![None; total];
+    let mut outcomes: Vec<Option<(Outcome, Duration, Packages)>> = vec![None; total];
     let mut started = vec![false; total];
     let mut running = 0usize;
     let mut stop = false;
     let jobs = request.jobs.max(1);
 
     std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::channel::<(usize, Outcome, Duration)>();
+        let (sender, receiver) = mpsc::channel::<(usize, (Outcome, Duration, Packages))>();
         loop {
             // The dependants of failed or skipped images are skipped.
             for i in 0..total {
@@ -57,12 +59,12 @@ pub(super) fn run(
                     continue;
                 }
                 let failed = dependencies[i].iter().find(|(d, _)| {
-                    matches!(&outcomes[*d], Some((Outcome::Failed { .. } | Outcome::Skipped { .. }, _)))
+                    matches!(&outcomes[*d], Some((Outcome::Failed { .. } | Outcome::Skipped { .. }, ..)))
                 });
                 if let Some((d, role)) = failed {
                     let why = format!("{role} `{}` did not build", plans[*d].name);
-                    say(request, &format!("==> {}: skipped: {why}", plans[i].name));
-                    outcomes[i] = Some((Outcome::Skipped { why }, Duration::ZERO));
+                    display.say(&format!("==> {}: skipped: {why}", plans[i].name));
+                    outcomes[i] = Some((Outcome::Skipped { why }, Duration::ZERO, Packages::default()));
                 }
             }
             if interrupt::requested() {
@@ -75,7 +77,7 @@ pub(super) fn run(
                 }
                 let ready = !started[i]
                     && outcomes[i].is_none()
-                    && dependencies[i].iter().all(|(d, _)| outcomes[*d].as_ref().is_some_and(|(o, _)| o.succeeded()));
+                    && dependencies[i].iter().all(|(d, _)| outcomes[*d].as_ref().is_some_and(|(o, ..)| o.succeeded()));
                 if ready {
                     started[i] = true;
                     running += 1;
@@ -83,20 +85,19 @@ pub(super) fn run(
                     let run =
                         ImageRun { plan: &plans[i], number: i + 1, total, log: log_path(log_dir, &plans[i].name) };
                     scope.spawn(move || {
-                        let (outcome, elapsed) = build_one(run);
-                        let _ = sender.send((i, outcome, elapsed));
+                        let _ = sender.send((i, build_one(run)));
                     });
                 }
             }
             if running == 0 {
                 break;
             }
-            let (i, outcome, elapsed) = receiver.recv().expect("a worker reports");
+            let (i, done) = receiver.recv().expect("a worker reports");
             running -= 1;
-            if matches!(outcome, Outcome::Failed { .. }) && !request.keep_going {
+            if matches!(done.0, Outcome::Failed { .. }) && !request.keep_going {
                 stop = true;
             }
-            outcomes[i] = Some((outcome, elapsed));
+            outcomes[i] = Some(done);
         }
     });
 
@@ -105,11 +106,12 @@ pub(super) fn run(
         .iter()
         .zip(outcomes)
         .map(|(plan, outcome)| {
-            let (outcome, time) = outcome.unwrap_or_else(|| {
+            let (outcome, time, packages) = outcome.unwrap_or_else(|| {
                 let why = if interrupted { "interrupted" } else { "stopped after a failure (see --keep-going)" };
-                (Outcome::Skipped { why: why.into() }, Duration::ZERO)
+                (Outcome::Skipped { why: why.into() }, Duration::ZERO, Packages::default())
             });
-            ImageResult { name: plan.name.clone(), outcome, seconds: seconds(time), log: log_path(log_dir, &plan.name) }
+            let log = log_path(log_dir, &plan.name);
+            ImageResult { name: plan.name.clone(), outcome, seconds: seconds(time), log, packages }
         })
         .collect();
     Ok(Summary { images, interrupted, seconds: 0.0 })

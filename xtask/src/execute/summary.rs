@@ -7,6 +7,7 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 
 use super::human_size;
+use super::progress::Origin;
 use super::runner::PackageLog;
 
 /// How one image's build ended.
@@ -72,6 +73,42 @@ pub struct ImageResult {
     pub seconds: f64,
     /// The image's log, relative to where the build ran or absolute.
     pub log: Utf8PathBuf,
+    /// The packages its emerge merged (none when it did not build).
+    pub packages: Packages,
+}
+
+/// The packages an image's emerge merged, read from emerge's output as it ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Packages {
+    /// Merged from binary packages (`>>> Emerging binary`).
+    pub binary: usize,
+    /// Built from source.
+    pub compiled: usize,
+    /// The package that took longest from its `>>> Emerging` line to its `>>> Completed` line.
+    pub slowest: Option<SlowestPackage>,
+}
+
+/// The package of an image that took longest to emerge.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SlowestPackage {
+    /// `CATEGORY/PF`.
+    pub package: String,
+    pub origin: Origin,
+    /// Wall-clock seconds, to a tenth.
+    pub seconds: f64,
+}
+
+impl Packages {
+    /// `1 binary, 2 compiled, slowest dev-util/buildtool-1 (12.3s)`; empty when nothing merged.
+    fn describe(&self) -> String {
+        match &self.slowest {
+            None => String::new(),
+            Some(slowest) => format!(
+                "{} binary, {} compiled, slowest {} ({:.1}s)",
+                self.binary, self.compiled, slowest.package, slowest.seconds
+            ),
+        }
+    }
 }
 
 /// The result of a build run.
@@ -116,6 +153,10 @@ impl Summary {
                 Outcome::UpToDate { id, .. } => format!("id {}", &id[..12.min(id.len())]),
                 Outcome::Failed { .. } => format!("log {}", image.log),
                 Outcome::Skipped { why } => why.clone(),
+            };
+            let details = match image.packages.describe() {
+                packages if packages.is_empty() => details,
+                packages => format!("{details}; packages: {packages}"),
             };
             out.push_str(&format!(
                 "{:width$}  {:10}  {:>7.1}s  {details}\n",
