@@ -60,6 +60,8 @@ fn sh_passes_every_value_through_verbatim() {
         "\nrun=the-run\n",
         1,
     );
+    // `du` of the mounted root runs on the host: the stand-in's mount point is `fake-id`.
+    std::fs::create_dir(dir.path().join("fake-id")).unwrap();
     let output = Process::new("sh").arg("-c").arg(&script).current_dir(dir.path()).output().expect("sh runs");
     assert!(output.status.success(), "script failed: {}", String::from_utf8_lossy(&output.stderr));
     assert!(!dir.path().join("pwned").exists(), "a value was executed by the shell");
@@ -99,12 +101,17 @@ fn sh_passes_every_value_through_verbatim() {
         .iter()
         .chain(&plan.images[0].steps)
         .filter(|step| step.command().form != xtask::plan::Form::Value)
+        // Host tools (`du` of the mounted root) run for real; the stand-ins record buildah and cargo.
+        .filter(|step| {
+            let program = step.command().argv[0].resolve(&vars).unwrap();
+            program == "buildah" || program == "cargo"
+        })
         .map(|step| {
             let argv = step.command().argv;
             argv[1..].iter().map(|word| word.resolve(&vars).unwrap()).collect()
         })
         .collect();
-    assert_eq!(calls.len(), expected.len(), "one buildah (or cargo) call per step");
+    assert_eq!(calls.len(), expected.len(), "one buildah (or cargo) call per step that calls one");
     for (call, want) in calls.iter().zip(&expected) {
         assert_eq!(call, want);
     }
