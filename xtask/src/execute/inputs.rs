@@ -25,24 +25,31 @@ pub struct Request<'a> {
 }
 
 /// Gathers the planner's inputs for `request`. Local storage is read with one `buildah images`
-/// call; where buildah is not installed, storage is empty (nothing was built here).
-pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
+/// call, which runs while the files are hashed; where buildah is not installed, storage is empty
+/// (nothing was built here).
+pub fn gather<'a>(_sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
     let Request { workspace, settings, registry, images, force } = *request;
-    let storage = if crate::prerequisites::is_installed("buildah") {
-        super::storage::load_index(sh)?
-    } else {
-        ImageIndex::default()
-    };
+    let listing =
+        if crate::prerequisites::is_installed("buildah") { Some(super::storage::Listing::start()?) } else { None };
     let uses_rig = images.iter().any(|image| registry.root_of(*image) == Root::Rig);
     let uses_main = images.iter().any(|image| registry.root_of(*image) != Root::Rig);
     let rig_root = if uses_rig { super::rig_root::reference(workspace)? } else { String::new() };
+    let rig_repository = if uses_rig {
+        let tree = workspace.join(RIG_REPOSITORY);
+        format!("rig {}", tree_hash(&tree).with_context(|| format!("hashing the rig repository {tree}"))?)
+    } else {
+        String::new()
+    };
+    let tarballs = super::root_import::resolve_all(workspace, settings, registry, images)?;
+    let source_dates = super::source_date::source_dates(workspace, settings);
+    let copied_files = copied_files(workspace, settings, images)?;
+    let binhost_tls = settings.discover_binhost_tls()?;
+    let storage = match listing {
+        Some(listing) => listing.wait()?,
+        None => ImageIndex::default(),
+    };
     let repositories = RepositoryIdentities {
-        rig: if uses_rig {
-            let tree = workspace.join(RIG_REPOSITORY);
-            format!("rig {}", tree_hash(&tree).with_context(|| format!("hashing the rig repository {tree}"))?)
-        } else {
-            String::new()
-        },
+        rig: rig_repository,
         main: if uses_main { main_repository_identity(settings, &storage) } else { String::new() },
         extra: extra_repository_identities(workspace, registry, images, &storage)?,
     };
@@ -51,12 +58,12 @@ pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
         settings,
         date_tag: crate::clock::today_utc(),
         rig_root,
-        tarballs: super::root_import::resolve_all(workspace, settings, registry, images)?,
-        source_dates: super::source_date::source_dates(workspace, settings),
+        tarballs,
+        source_dates,
         storage,
         repositories,
-        copied_files: copied_files(workspace, settings, images)?,
-        binhost_tls: settings.discover_binhost_tls()?,
+        copied_files,
+        binhost_tls,
         force,
     })
 }

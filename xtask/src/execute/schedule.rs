@@ -12,7 +12,7 @@ use image_defs::Registry;
 use super::progress::ProgressDisplay;
 use super::summary::{seconds, ImageResult, Outcome, Packages, Summary};
 use super::{interrupt, log_path, BuildRequest, ImageRun};
-use crate::plan::ImagePlan;
+use crate::plan::{ImagePlan, Status};
 
 /// Builds one image; called on a worker thread.
 pub(super) type BuildOne<'f> = &'f (dyn Fn(ImageRun) -> (Outcome, Duration, Packages) + Sync);
@@ -80,10 +80,16 @@ pub(super) fn run(
                     && dependencies[i].iter().all(|(d, _)| outcomes[*d].as_ref().is_some_and(|(o, ..)| o.succeeded()));
                 if ready {
                     started[i] = true;
-                    running += 1;
-                    let sender = sender.clone();
                     let run =
                         ImageRun { plan: &plans[i], number: i + 1, total, log: log_path(log_dir, &plans[i].name) };
+                    // Up to date in the plan: nothing runs, so no worker (a no-op build starts no
+                    // thread); its dependants, later in build order, are ready in this same pass.
+                    if matches!(plans[i].status, Status::UpToDate { .. }) {
+                        outcomes[i] = Some(build_one(run));
+                        continue;
+                    }
+                    running += 1;
+                    let sender = sender.clone();
                     scope.spawn(move || {
                         let _ = sender.send((i, build_one(run)));
                     });

@@ -15,6 +15,36 @@ pub fn load_index(sh: &Shell) -> Result<ImageIndex> {
     ImageIndex::parse(&json)
 }
 
+/// `buildah images --json --no-trunc`, started: the caller does other work while buildah reads
+/// storage, then [`Listing::wait`]s for the index (a no-op build overlaps its hashing with it).
+pub struct Listing {
+    child: std::process::Child,
+}
+
+impl Listing {
+    pub fn start() -> Result<Listing> {
+        let child = buildah(&["images", "--json", "--no-trunc"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("listing local images: starting buildah")?;
+        Ok(Listing { child })
+    }
+
+    pub fn wait(self) -> Result<ImageIndex> {
+        let output = self.child.wait_with_output().context("listing local images")?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "listing local images: `buildah images --json --no-trunc` failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        ImageIndex::parse(&String::from_utf8_lossy(&output.stdout))
+    }
+}
+
 /// The labels of an image in local storage (`buildah inspect --type image`).
 pub fn labels(sh: &Shell, reference: &str) -> Result<BTreeMap<String, String>> {
     let json = cmd!(sh, "buildah inspect --type image {reference}")
