@@ -60,12 +60,7 @@ pub fn run(context: &Context, args: &BuildArgs) -> Result<ExitCode> {
         crate::plan::push::registry(&context.settings)?; // before a long build, not after
     }
     let registry = context.registry;
-    let images = if args.all {
-        registry.in_order().collect()
-    } else {
-        let names = super::resolve_names(registry, &args.images)?;
-        if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }?
-    };
+    let images = super::select_images(registry, args.all, &args.images, args.no_deps)?;
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);
     if args.dry_run {

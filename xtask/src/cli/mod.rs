@@ -151,6 +151,21 @@ impl Context {
     }
 }
 
+/// The images a command works on, in build order: every image (`all`), or those `patterns` name (see
+/// [`resolve_names`]) with everything they are built on, unless `no_deps`.
+pub fn select_images(
+    registry: &Registry,
+    all: bool,
+    patterns: &[String],
+    no_deps: bool,
+) -> Result<Vec<&'static dyn image_defs::Image>> {
+    if all {
+        return Ok(registry.in_order().collect());
+    }
+    let names = resolve_names(registry, patterns)?;
+    Ok(if no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }?)
+}
+
 /// Image names from command-line arguments: an exact name, or a regular expression matched against
 /// whole names (`'rig/.*'`), as the Python tool's `-b` took. A pattern that matches nothing is an error.
 pub fn resolve_names(registry: &Registry, patterns: &[String]) -> Result<Vec<&'static str>> {

@@ -23,12 +23,7 @@ pub struct StatusArgs {
 /// Prints, for each image, whether it is up to date, missing or stale, and why, in one line.
 pub fn run(context: &Context, args: &StatusArgs) -> Result<ExitCode> {
     let registry = context.registry;
-    let images = if args.images.is_empty() {
-        registry.in_order().collect()
-    } else {
-        let names = super::resolve_names(registry, &args.images)?;
-        if args.no_deps { registry.selected(&names) } else { registry.with_ancestors(&names) }?
-    };
+    let images = super::select_images(registry, args.images.is_empty(), &args.images, args.no_deps)?;
     let sh = Shell::new()?;
     sh.change_dir(&context.workspace);
     let statuses = status::of_images(&sh, &context.workspace, &context.settings, registry, &images)?;
