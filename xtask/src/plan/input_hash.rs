@@ -2,6 +2,7 @@
 //! is up to date and is not built again. Pure: the contents of copied files come hashed with the
 //! planner's inputs.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -12,7 +13,6 @@ use super::emerge::NOT_INPUTS;
 use super::input_parts::{self, group, InputParts, INPUT_PARTS_LABEL};
 use super::step::TEST_CONTAINER;
 use super::{ConfigOption, ImagePlan, Piece, PlanInputs, Step, Word};
-use sha2::{Digest, Sha256};
 
 use crate::hash::sha256;
 
@@ -54,7 +54,7 @@ pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) ->
     // are rendered from, without rendering every command of every image.
     let mut groups: BTreeMap<&'static str, StableHasher> = BTreeMap::new();
     let mut feed = |group: &'static str, value: &dyn Fn(&mut StableHasher)| {
-        value(groups.entry(group).or_insert_with(|| StableHasher(Sha256::new())));
+        value(groups.entry(group).or_insert_with(|| StableHasher(Vec::with_capacity(1024))));
     };
     for step in &plan.steps {
         if matches!(step, Step::Tag { .. } | Step::UntagStale { .. }) {
@@ -62,9 +62,13 @@ pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) ->
         }
         let hashed = as_input(step, plan);
         // Where each group's steps stand among the others: the order across groups is an input too.
-        let position = if matches!(hashed, Step::Config { .. }) { "config step" } else { group_of(&hashed) };
-        feed(group::STEPS, &|hasher| hasher.0.update(format!("{position}\n")));
-        match &hashed {
+        let position =
+            if matches!(hashed.as_ref(), Step::Config { .. }) { "config step" } else { group_of(hashed.as_ref()) };
+        feed(group::STEPS, &|hasher| {
+            hasher.0.extend_from_slice(position.as_bytes());
+            hasher.0.push(b'\n');
+        });
+        match hashed.as_ref() {
             Step::Config { options, .. } => {
                 for option in options {
                     let group = match option {
@@ -84,7 +88,7 @@ pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) ->
         }
     }
     for (group, hasher) in groups {
-        parts.insert(group, crate::hash::hex(&hasher.0.finalize()));
+        parts.insert(group, sha256(&hasher.0));
     }
     for file in &plan.context_files {
         parts.insert(format!("{}{}", input_parts::PORTAGE_PREFIX, file.path), sha256(file.contents.as_bytes()));
@@ -153,10 +157,28 @@ fn settings_identity(image: &dyn Image, inputs: &PlanInputs) -> String {
 /// context and SBOM under the work folder, whose files are hashed as generated files), and without
 /// the environment variables of [`NOT_INPUTS`]. Two machines with other cache or work folders plan
 /// the same hashes, so a CI runner finds what another one built.
-fn as_input(step: &Step, plan: &ImagePlan) -> Step {
+fn as_input<'s>(step: &'s Step, plan: &ImagePlan) -> Cow<'s, Step> {
+    let made_by_the_build = |word: &Word| made_by_the_build(word, plan);
+    // Every mount's source is blanked: a step with mounts is copied.
+    let placed = |mounts: &[super::Mount]| !mounts.is_empty();
+    let unchanged = match step {
+        Step::Run { mounts, env, .. } => {
+            !placed(mounts) && !env.iter().any(|(key, _)| NOT_INPUTS.contains(&key.as_str()))
+        }
+        Step::Capture { mounts, .. } | Step::WriteFile { mounts, .. } => !placed(mounts),
+        Step::BinpkgFolder { cache_dir, .. } => cache_dir.is_empty(),
+        Step::Copy { source, .. } => !made_by_the_build(source),
+        Step::Sbom { output, .. } => output.is_empty(),
+        Step::Config { options, .. } => {
+            !options.iter().any(|option| matches!(option, ConfigOption::LabelWord(key, _) if key == INPUT_PARTS_LABEL))
+        }
+        _ => true,
+    };
+    if unchanged {
+        return Cow::Borrowed(step);
+    }
     let mut step = step.clone();
     let here = Word::text("");
-    let made_by_the_build = |word: &Word| made_by_the_build(word, plan);
     match &mut step {
         Step::Run { mounts, env, .. } => {
             mounts.iter_mut().for_each(|mount| mount.source = here.clone());
@@ -174,20 +196,22 @@ fn as_input(step: &Step, plan: &ImagePlan) -> Step {
         }
         _ => {}
     }
-    step
+    Cow::Owned(step)
 }
 
-/// A `Hasher` that feeds a SHA-256, every integer as 8 little-endian bytes, so that what a derived
-/// `Hash` writes is the same on every machine (`finish` is not used).
-struct StableHasher(Sha256);
+/// A `Hasher` that collects the bytes a SHA-256 is then taken of, every integer as 8 little-endian
+/// bytes, so that what a derived `Hash` writes is the same on every machine (`finish` is not used).
+/// Collected first and hashed once: one digest of a group's bytes costs less than a digest update
+/// per field.
+struct StableHasher(Vec<u8>);
 
 impl std::hash::Hasher for StableHasher {
     fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        self.0.extend_from_slice(bytes);
     }
 
     fn write_u8(&mut self, value: u8) {
-        self.0.update([value]);
+        self.0.push(value);
     }
 
     fn write_u16(&mut self, value: u16) {
@@ -195,7 +219,7 @@ impl std::hash::Hasher for StableHasher {
     }
 
     fn write_u128(&mut self, value: u128) {
-        self.0.update(value.to_le_bytes());
+        self.0.extend_from_slice(&value.to_le_bytes());
     }
 
     fn write_u32(&mut self, value: u32) {
@@ -203,7 +227,7 @@ impl std::hash::Hasher for StableHasher {
     }
 
     fn write_u64(&mut self, value: u64) {
-        self.0.update(value.to_le_bytes());
+        self.0.extend_from_slice(&value.to_le_bytes());
     }
 
     fn write_usize(&mut self, value: usize) {

@@ -75,12 +75,16 @@ impl InputParts {
     /// image's `builder`), each a value of the plan or a variable of the run. Compact JSON.
     pub fn label(&self, parent: IdWord, builder: Option<IdWord>) -> Word {
         let mut text = String::from("{");
-        for (part, value) in self.short() {
-            write!(text, "{}:{},", json(&part), json(&value)).unwrap();
+        for (part, value) in &self.0 {
+            push_json(&mut text, part);
+            text.push(':');
+            push_json(&mut text, short(value));
+            text.push(',');
         }
         let mut pieces = Vec::new();
         let mut id = |key: &str, id: IdWord, text: &mut String, last: bool| {
-            write!(text, "{}:\"", json(key)).unwrap();
+            push_json(text, key);
+            text.push_str(":\"");
             match id {
                 IdWord::Value(value) => text.push_str(value.trim_start_matches("sha256:")),
                 IdWord::Var(var) => {
@@ -112,8 +116,15 @@ pub fn short(value: &str) -> &str {
     value.get(..SHORT).unwrap_or(value)
 }
 
-fn json(text: &str) -> String {
-    serde_json::to_string(text).expect("strings serialize")
+/// Appends `value` as a JSON string.
+fn push_json(text: &mut String, value: &str) {
+    if value.chars().all(|c| c != '"' && c != '\\' && !c.is_control()) {
+        text.push('"');
+        text.push_str(value);
+        text.push('"');
+    } else {
+        text.push_str(&serde_json::to_string(value).expect("strings serialize"));
+    }
 }
 
 /// What a recorded label says, read back.
