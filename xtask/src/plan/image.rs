@@ -12,7 +12,7 @@ use super::binpkg_cache;
 use super::cleanup::{cleanup_argv, remove_leftovers_argv};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirror_mounts, mirrors_env, repository_mounts, root_key};
 use super::input_hash::{combine, parts};
-use super::input_parts::{IdWord, INPUT_PARTS_LABEL};
+use super::input_parts::{IdWord, InputParts, INPUT_PARTS_LABEL};
 use super::labels::{config_options, oci_options};
 use super::step::{
     BASE_DIGEST, BASE_ID, BUILDER, BUILDER_ID, CONTAINER, EMERGE_ROOT, IMAGE, INPUTS, PACKAGES, PARENT_PACKAGES,
@@ -43,7 +43,32 @@ pub(super) fn plan_with_prelude(
     inputs: &PlanInputs,
     planned: &dyn Fn(&str) -> Option<KnownId>,
 ) -> Result<ImagePlan> {
-    let mut plan = plan_steps(image, inputs)?;
+    settle(image, draft(image, inputs)?, inputs, planned)
+}
+
+/// An image's steps and the parts of its input hash: all of its plan that does not depend on what
+/// the plan knows of the images it starts from, so the drafts of many images can be made at once.
+pub(super) struct Draft {
+    plan: ImagePlan,
+    parts: InputParts,
+}
+
+pub(super) fn draft(image: &dyn Image, inputs: &PlanInputs) -> Result<Draft> {
+    let plan = plan_steps(image, inputs)?;
+    let parts = parts(image, &plan, inputs)?;
+    Ok(Draft { plan, parts })
+}
+
+/// Completes a draft: the ids the image starts from (values, or prelude steps that read them), the
+/// record of its parts, its input hash, and whether it is up to date. `planned(name)` tells what the
+/// plan knows of the id of an image it planned before this one.
+pub(super) fn settle(
+    image: &dyn Image,
+    draft: Draft,
+    inputs: &PlanInputs,
+    planned: &dyn Fn(&str) -> Option<KnownId>,
+) -> Result<ImagePlan> {
+    let Draft { mut plan, parts } = draft;
     let registry = inputs.registry;
     let base = match plan.base.clone() {
         Base::Scratch => Dependency::Known(SCRATCH.to_owned()),
@@ -61,7 +86,6 @@ pub(super) fn plan_with_prelude(
         }
         _ => None,
     };
-    let parts = parts(image, &plan, inputs)?;
     let partial = parts.partial_hash();
     // The record of the parts, with the ids the image starts from (values, or the prelude's variables).
     fn id_word(dependency: &Dependency, var: Var) -> IdWord<'_> {

@@ -16,6 +16,7 @@ pub mod input_hash;
 pub mod input_parts;
 mod inputs;
 mod labels;
+mod parallel;
 mod portage_files;
 pub mod push;
 pub mod rig_root;
@@ -285,8 +286,9 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
     // What each planned image's id will be: known when it is up to date, else a run's.
     let mut ids: BTreeMap<&str, KnownId> = BTreeMap::new();
     let mut planned = Vec::new();
-    for image in images {
-        let plan = image::plan_with_prelude(*image, inputs, &|name| ids.get(name).cloned())?;
+    let drafts = parallel::map(images, |image| image::draft(*image, inputs));
+    for (image, draft) in images.iter().zip(drafts) {
+        let plan = image::settle(*image, draft?, inputs, &|name| ids.get(name).cloned())?;
         let id = match &plan.status {
             Status::UpToDate { id } => KnownId::Value(id.clone()),
             Status::Build => KnownId::AtRunTime,
