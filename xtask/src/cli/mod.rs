@@ -115,6 +115,16 @@ impl Cli {
             Commands::BinpkgFolder(args) => return binpkg_folder::run(args),
             _ => {}
         }
+        // These plan from local storage before they change it: its listing starts now and runs
+        // while the settings, the images and their files are read.
+        let plans_first = match &self.command {
+            Commands::Build(args) => !args.remote_check,
+            Commands::Plan(_) | Commands::Status(_) => true,
+            _ => false,
+        };
+        if plans_first {
+            crate::execute::storage::Listing::start_early();
+        }
         let context = Context::load(&self.settings)?;
         match self.command {
             Commands::List(args) => list::run(&context, &args),

@@ -2,6 +2,7 @@
 //! and the labels of one image.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
@@ -21,8 +22,31 @@ pub struct Listing {
     child: std::process::Child,
 }
 
+/// A listing started before the command read its settings and images ([`Listing::start_early`]),
+/// for the first [`Listing::start`] to take.
+static EARLY: Mutex<Option<Listing>> = Mutex::new(None);
+
 impl Listing {
+    /// Starts the listing now, before anything else of the command, when buildah is installed: the
+    /// command's first [`Listing::start`] takes it. Only for a command that changes nothing in
+    /// storage before it plans (a no-op build is this one listing and the time it takes).
+    pub fn start_early() {
+        if crate::prerequisites::is_installed("buildah") {
+            if let Ok(listing) = Listing::spawn() {
+                *EARLY.lock().unwrap() = Some(listing);
+            }
+        }
+    }
+
+    /// The listing started early, or a new one.
     pub fn start() -> Result<Listing> {
+        match EARLY.lock().unwrap().take() {
+            Some(listing) => Ok(listing),
+            None => Listing::spawn(),
+        }
+    }
+
+    fn spawn() -> Result<Listing> {
         let child = buildah(&["images", "--json", "--no-trunc"])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
