@@ -538,3 +538,47 @@ fn the_input_hash_does_not_depend_on_where_the_caches_and_the_work_folder_are() 
     let b = plan::plan(&[hello], &fixed_inputs(registry, &keyed)).unwrap();
     assert_ne!(hash_of(&a.images[0]), hash_of(&b.images[0]), "a binhost's binrepos.conf is part of the image");
 }
+
+/// A command drafts its images while storage is listed: drafts made without storage and without the
+/// repositories' identities, settled with them, plan exactly what planning with everything does,
+/// including the input-hash tags an older build left to remove and the repository identities an
+/// image repository takes from storage.
+#[test]
+fn drafts_made_before_storage_is_read_settle_into_the_same_plan() {
+    let registry = Registry::global().unwrap();
+    for repository in [None, Some("docker.io/gentoo/portage:latest")] {
+        let mut settings = fixed_settings();
+        if let Some(reference) = repository {
+            settings.repository = xtask::settings::RepositorySource::Image(reference.into());
+        }
+        let mut inputs = fixed_inputs(registry, &settings);
+        inputs.force = false;
+        let images: Vec<_> = registry.in_order().collect();
+        // Every image built once, `latest` still marked with an older input hash; the rig root and
+        // the repository image in storage too.
+        let mut stored = vec![
+            serde_json::json!({ "id": format!("sha256:{}", "f".repeat(64)), "names": [inputs.rig_root] }),
+            serde_json::json!({ "id": format!("sha256:{}", "e".repeat(64)), "names": ["docker.io/gentoo/portage:latest"] }),
+        ];
+        for (number, image) in images.iter().enumerate() {
+            let repository = settings.repository_of(image.name());
+            stored.push(serde_json::json!({
+                "id": format!("sha256:{number:064x}"),
+                "names": [format!("{repository}:latest"), format!("{repository}:inputs-{}", "0".repeat(32))],
+            }));
+        }
+        inputs.storage = xtask::plan::ImageIndex::parse(&serde_json::Value::Array(stored).to_string()).unwrap();
+        inputs.repositories.main = "image docker.io/gentoo/portage:latest sha256:eee".into();
+        inputs.repositories.rig = "rig 0123".into();
+        let mut before_storage = inputs.clone();
+        before_storage.storage = Default::default();
+        before_storage.repositories = Default::default();
+
+        let whole = plan::plan(&images, &inputs).unwrap();
+        let drafted = plan::plan_drafted(&images, plan::drafts(&images, &before_storage), &inputs).unwrap();
+        assert_eq!(drafted, whole, "repository {repository:?}");
+        let untagged =
+            whole.images.iter().flat_map(|image| &image.steps).filter(|step| matches!(step, Step::UntagStale { .. }));
+        assert_eq!(untagged.count(), images.len(), "every image's old input-hash tag is removed after its build");
+    }
+}

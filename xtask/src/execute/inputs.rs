@@ -10,6 +10,7 @@ use camino::Utf8Path;
 use image_defs::{Image, Registry, RepositoryFrom, Root};
 use xshell::Shell;
 
+use super::storage::Listing;
 use crate::hash::{file_hash, tree_hash};
 use crate::plan::{ImageIndex, PlanInputs, RepositoryIdentities, RIG_REPOSITORY};
 use crate::settings::{RepositorySource, Settings};
@@ -27,10 +28,25 @@ pub struct Request<'a> {
 /// Gathers the planner's inputs for `request`. Local storage is read with one `buildah images`
 /// call, which runs while the files are hashed; where buildah is not installed, storage is empty
 /// (nothing was built here).
-pub fn gather<'a>(_sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
+pub fn gather<'a>(sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> {
+    start(sh, request)?.finish()
+}
+
+/// The planner's inputs but what local storage says, while buildah lists it: storage is empty and the
+/// repositories' identities are not all there yet. Enough for the images' drafts
+/// ([`crate::plan::drafts`]), which are made meanwhile.
+pub struct Gathering<'a> {
+    pub inputs: PlanInputs<'a>,
+    listing: Option<Listing>,
+    images: &'a [&'static dyn Image],
+    uses_main: bool,
+}
+
+/// Starts the storage listing (or takes the one the command started first), then reads everything
+/// else the planner needs.
+pub fn start<'a>(_sh: &Shell, request: &Request<'a>) -> Result<Gathering<'a>> {
     let Request { workspace, settings, registry, images, force } = *request;
-    let listing =
-        if crate::prerequisites::is_installed("buildah") { Some(super::storage::Listing::start()?) } else { None };
+    let listing = if crate::prerequisites::is_installed("buildah") { Some(Listing::start()?) } else { None };
     let uses_rig = images.iter().any(|image| registry.root_of(*image) == Root::Rig);
     let uses_main = images.iter().any(|image| registry.root_of(*image) != Root::Rig);
     let rig_root = if uses_rig { super::rig_root::reference(workspace)? } else { String::new() };
@@ -40,32 +56,44 @@ pub fn gather<'a>(_sh: &Shell, request: &Request<'a>) -> Result<PlanInputs<'a>> 
     } else {
         String::new()
     };
-    let tarballs = super::root_import::resolve_all(workspace, settings, registry, images)?;
-    let source_dates = super::source_date::source_dates(workspace, settings);
-    let copied_files = copied_files(workspace, settings, images)?;
-    let binhost_tls = settings.discover_binhost_tls()?;
-    let storage = match listing {
-        Some(listing) => listing.wait()?,
-        None => ImageIndex::default(),
-    };
-    let repositories = RepositoryIdentities {
-        rig: rig_repository,
-        main: if uses_main { main_repository_identity(settings, &storage) } else { String::new() },
-        extra: extra_repository_identities(workspace, registry, images, &storage)?,
-    };
-    Ok(PlanInputs {
+    let inputs = PlanInputs {
         registry,
         settings,
         date_tag: crate::clock::today_utc(),
         rig_root,
-        tarballs,
-        source_dates,
-        storage,
-        repositories,
-        copied_files,
-        binhost_tls,
+        tarballs: super::root_import::resolve_all(workspace, settings, registry, images)?,
+        source_dates: super::source_date::source_dates(workspace, settings),
+        storage: ImageIndex::default(),
+        repositories: RepositoryIdentities {
+            rig: rig_repository,
+            main: String::new(),
+            extra: folder_repository_identities(workspace, registry, images)?,
+        },
+        copied_files: copied_files(workspace, settings, images)?,
+        binhost_tls: settings.discover_binhost_tls()?,
         force,
-    })
+    };
+    Ok(Gathering { inputs, listing, images, uses_main })
+}
+
+impl<'a> Gathering<'a> {
+    /// Waits for the storage listing and completes the inputs with it: storage, and the identities of
+    /// the repositories that come as images (their ids in storage).
+    pub fn finish(self) -> Result<PlanInputs<'a>> {
+        let Gathering { mut inputs, listing, images, uses_main } = self;
+        inputs.storage = match listing {
+            Some(listing) => listing.wait()?,
+            None => ImageIndex::default(),
+        };
+        if uses_main {
+            inputs.repositories.main = main_repository_identity(inputs.settings, &inputs.storage);
+        }
+        for (name, reference) in image_repositories(inputs.registry, images) {
+            let identity = format!("image {reference} {}", inputs.storage.id(reference).unwrap_or("not pulled"));
+            inputs.repositories.extra.insert(name, identity);
+        }
+        Ok(inputs)
+    }
 }
 
 /// The configured repository's identity: a folder and its sync timestamp, or an image and its id.
@@ -84,52 +112,56 @@ fn main_repository_identity(settings: &Settings, storage: &ImageIndex) -> String
     }
 }
 
-/// The identities of the extra repositories the images mount, by name: a folder's content hash (its
-/// `profiles/repo_name` must be the declared name), or an image's id.
-fn extra_repository_identities(
+/// The identities of the extra repositories in folders that the images mount, by name: a folder's
+/// content hash (its `profiles/repo_name` must be the declared name).
+fn folder_repository_identities(
     workspace: &Utf8Path,
     registry: &Registry,
     images: &[&'static dyn Image],
-    storage: &ImageIndex,
 ) -> Result<BTreeMap<&'static str, String>> {
     let mut identities = BTreeMap::new();
     for image in images {
         for repository in registry.repositories_of(*image) {
+            let RepositoryFrom::Folder(path) = repository.source else { continue };
             if identities.contains_key(repository.name) {
                 continue;
             }
-            let identity = match repository.source {
-                RepositoryFrom::Folder(path) => {
-                    let folder = workspace.join(path);
-                    let declared = repository.name;
-                    let repo_name = folder.join("profiles/repo_name");
-                    let found = std::fs::read_to_string(&repo_name).with_context(|| {
-                        format!(
-                            "image `{}`: repository `{declared}` should be an ebuild repository in {folder}, \
-                             but {repo_name} cannot be read",
-                            image.name()
-                        )
-                    })?;
-                    if found.trim() != declared {
-                        bail!(
-                            "image `{}`: repository `{declared}` in {folder} calls itself `{}` \
-                             (profiles/repo_name); expected `{declared}`",
-                            image.name(),
-                            found.trim()
-                        );
-                    }
-                    let hash =
-                        tree_hash(&folder).with_context(|| format!("hashing repository `{declared}` in {folder}"))?;
-                    format!("folder {path} {hash}")
-                }
-                RepositoryFrom::Image(reference) => {
-                    format!("image {reference} {}", storage.id(reference).unwrap_or("not pulled"))
-                }
-            };
-            identities.insert(repository.name, identity);
+            let folder = workspace.join(path);
+            let declared = repository.name;
+            let repo_name = folder.join("profiles/repo_name");
+            let found = std::fs::read_to_string(&repo_name).with_context(|| {
+                format!(
+                    "image `{}`: repository `{declared}` should be an ebuild repository in {folder}, \
+                     but {repo_name} cannot be read",
+                    image.name()
+                )
+            })?;
+            if found.trim() != declared {
+                bail!(
+                    "image `{}`: repository `{declared}` in {folder} calls itself `{}` \
+                     (profiles/repo_name); expected `{declared}`",
+                    image.name(),
+                    found.trim()
+                );
+            }
+            let hash = tree_hash(&folder).with_context(|| format!("hashing repository `{declared}` in {folder}"))?;
+            identities.insert(declared, format!("folder {path} {hash}"));
         }
     }
     Ok(identities)
+}
+
+/// The extra repositories that come as images, by name: their references (their identities are
+/// their ids in storage).
+fn image_repositories(registry: &Registry, images: &[&'static dyn Image]) -> BTreeMap<&'static str, &'static str> {
+    images
+        .iter()
+        .flat_map(|image| registry.repositories_of(*image))
+        .filter_map(|repository| match repository.source {
+            RepositoryFrom::Image(reference) => Some((repository.name, reference)),
+            RepositoryFrom::Folder(_) => None,
+        })
+        .collect()
 }
 
 /// The SHA-256 of every file the images copy in (their own files, and the site CA where they trust

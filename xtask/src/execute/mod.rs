@@ -88,7 +88,10 @@ pub fn prepare<'a>(
     ensure_rig_root: bool,
 ) -> Result<Prepared<'a>> {
     let request = inputs::Request { workspace, settings, registry, images, force };
-    let mut inputs = inputs::gather(sh, &request)?;
+    let gathering = inputs::start(sh, &request)?;
+    // Drafting needs no storage: the images are drafted while buildah lists it.
+    let drafts = plan::drafts(images, &gathering.inputs);
+    let mut inputs = gathering.finish()?;
     // Only an image that starts on the rig root (as parent or builder) needs it: one further down
     // starts on its parent, which storage has (a CI job pulls only that).
     let on_rig = |image: &&'static dyn Image| {
@@ -99,7 +102,7 @@ pub fn prepare<'a>(
         let id = rig_root::ensure(sh, workspace, settings, &inputs.storage)?;
         inputs.storage.insert(inputs.rig_root.clone(), id);
     }
-    let plan = plan::plan(images, &inputs)?;
+    let plan = plan::plan_drafted(images, drafts, &inputs)?;
     // An image up to date runs nothing: its build context stays as the build that made it left it.
     for image in plan.roots.iter().chain(&plan.images).filter(|image| image.status == Status::Build) {
         crate::build_context::write(workspace, image)?;

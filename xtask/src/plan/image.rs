@@ -11,7 +11,7 @@ use super::actions;
 use super::binpkg_cache;
 use super::cleanup::{cleanup_argv, remove_leftovers_argv};
 use super::emerge::{binhost_tls, cache_mounts, emerge_argv, mirror_mounts, mirrors_env, repository_mounts, root_key};
-use super::input_hash::{combine, parts};
+use super::input_hash::{add_repository_parts, combine, own_parts};
 use super::input_parts::{IdWord, InputParts, INPUT_PARTS_LABEL};
 use super::labels::{config_options, oci_options};
 use super::step::{
@@ -46,29 +46,35 @@ pub(super) fn plan_with_prelude(
     settle(image, draft(image, inputs)?, inputs, planned)
 }
 
-/// An image's steps and the parts of its input hash: all of its plan that does not depend on what
-/// the plan knows of the images it starts from, so the drafts of many images can be made at once.
-pub(super) struct Draft {
+/// An image's steps and the parts of its input hash that come from its definition: all of its plan
+/// that depends neither on local storage nor on the images it starts from, so drafts are made while
+/// storage is listed, and many at once.
+pub struct Draft {
     plan: ImagePlan,
     parts: InputParts,
 }
 
+/// The image's draft. Reads neither `inputs.storage` nor `inputs.repositories`: a command drafts
+/// before its storage listing is back.
 pub(super) fn draft(image: &dyn Image, inputs: &PlanInputs) -> Result<Draft> {
     let plan = plan_steps(image, inputs)?;
-    let parts = parts(image, &plan, inputs)?;
+    let parts = own_parts(image, &plan, inputs)?;
     Ok(Draft { plan, parts })
 }
 
-/// Completes a draft: the ids the image starts from (values, or prelude steps that read them), the
-/// record of its parts, its input hash, and whether it is up to date. `planned(name)` tells what the
-/// plan knows of the id of an image it planned before this one.
+/// Completes a draft: the repositories' identities, the input-hash tags storage holds for an older
+/// build, the ids the image starts from (values, or prelude steps that read them), the record of
+/// its parts, its input hash, and whether it is up to date. `planned(name)` tells what the plan
+/// knows of the id of an image it planned before this one.
 pub(super) fn settle(
     image: &dyn Image,
     draft: Draft,
     inputs: &PlanInputs,
     planned: &dyn Fn(&str) -> Option<KnownId>,
 ) -> Result<ImagePlan> {
-    let Draft { mut plan, parts } = draft;
+    let Draft { mut plan, mut parts } = draft;
+    add_repository_parts(&mut parts, image, inputs)?;
+    plan.steps.extend(untag_stale(&plan.repository, inputs));
     let registry = inputs.registry;
     let base = match plan.base.clone() {
         Base::Scratch => Dependency::Known(SCRATCH.to_owned()),
@@ -535,16 +541,22 @@ fn finish(steps: &mut Vec<Step>, image: &dyn Image, inputs: &PlanInputs) -> Vec<
         marker.clone(),
     ];
     steps.push(Step::Tag { image: IMAGE, references: tags.clone() });
-    // The image `latest` marked when the inputs were gathered loses its input-hash tags (it no
-    // longer matches `latest`), unless the new image carries the same.
+    tags
+}
+
+/// The last steps: the image `latest` was when the inputs were gathered loses its input-hash tags (it
+/// no longer matches `latest`), unless the new image carries the same.
+fn untag_stale(repository: &str, inputs: &PlanInputs) -> Vec<Step> {
+    let keep = Word::text_then_var(format!("{repository}:{INPUTS_TAG_PREFIX}"), INPUTS);
     let previous = inputs.storage.id(&format!("{repository}:latest"));
     let prefix = format!("{repository}:{INPUTS_TAG_PREFIX}");
-    for reference in previous.map(|id| inputs.storage.names_of(id)).unwrap_or_default() {
-        if reference.starts_with(&prefix) {
-            steps.push(Step::UntagStale { keep: marker.clone(), reference });
-        }
-    }
-    tags
+    previous
+        .map(|id| inputs.storage.names_of(id))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|reference| reference.starts_with(&prefix))
+        .map(|reference| Step::UntagStale { keep: keep.clone(), reference })
+        .collect()
 }
 
 /// The image reference a parent or builder stands for (`image` when it is an image of the registry),

@@ -24,7 +24,9 @@ pub const LENGTH: usize = 32;
 /// for a minimal image, by the builder with id `builder_id`.
 pub fn input_hash(image: &dyn Image, inputs: &PlanInputs, base_id: &str, builder_id: Option<&str>) -> Result<String> {
     let plan = super::image::plan_steps(image, inputs)?;
-    Ok(combine(&parts(image, &plan, inputs)?.partial_hash(), base_id, builder_id))
+    let mut parts = own_parts(image, &plan, inputs)?;
+    add_repository_parts(&mut parts, image, inputs)?;
+    Ok(combine(&parts.partial_hash(), base_id, builder_id))
 }
 
 /// The input hash from the hash of everything but the ids and the ids of the images the image
@@ -38,17 +40,14 @@ pub fn combine(partial: &str, base_id: &str, builder_id: Option<&str>) -> String
     sha256(text.as_bytes())[..LENGTH].to_owned()
 }
 
-/// Everything that determines the image but the ids it starts from, part by part (see
-/// [`InputParts`]; the partial hash is their hash): the tool's version, the repositories'
-/// identities, the settings that enter the plan, the image's steps in groups (minus those that
-/// settle the hash or move tags, each as [`as_input`] sees it), its generated files and the content
-/// of every file it copies.
-pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) -> Result<InputParts> {
+/// Everything that determines the image but the ids it starts from and the repositories' identities
+/// ([`add_repository_parts`]), part by part (see [`InputParts`]; the partial hash is the hash of all
+/// of them): the tool's version, the settings that enter the plan, the image's steps in groups (minus
+/// those that settle the hash or move tags, each as [`as_input`] sees it), its generated files and
+/// the content of every file it copies. Reads nothing of local storage.
+pub(super) fn own_parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) -> Result<InputParts> {
     let mut parts = InputParts::default();
     parts.insert(input_parts::TOOL, env!("CARGO_PKG_VERSION"));
-    for (part, identity) in inputs.repository_parts(image)? {
-        parts.insert(part, sha256(identity.as_bytes()));
-    }
     parts.insert(input_parts::SETTINGS, sha256(settings_identity(image, inputs).as_bytes()));
     // The steps, fed field by field into the hash of their group: the same typed data their commands
     // are rendered from, without rendering every command of every image.
@@ -94,6 +93,15 @@ pub(super) fn parts(image: &dyn Image, plan: &ImagePlan, inputs: &PlanInputs) ->
         parts.insert(format!("{}{}", input_parts::PORTAGE_PREFIX, file.path), sha256(file.contents.as_bytes()));
     }
     Ok(parts)
+}
+
+/// Adds the identities of the repositories the image is built from (one of them may be an image,
+/// whose id local storage gives).
+pub(super) fn add_repository_parts(parts: &mut InputParts, image: &dyn Image, inputs: &PlanInputs) -> Result<()> {
+    for (part, identity) in inputs.repository_parts(image)? {
+        parts.insert(part, sha256(identity.as_bytes()));
+    }
+    Ok(())
 }
 
 /// The path of the image's own file a step copies in (not one the build makes: the build context,

@@ -37,7 +37,7 @@ use serde::Serialize;
 pub use cleanup::{RUN_LEFTOVERS, VDB_METADATA_CACHE};
 pub use command::{Command, Form, Piece, Var, Word};
 pub use emerge::root_key;
-pub use image::plan_image;
+pub use image::{plan_image, Draft};
 pub use input_hash::input_hash;
 pub use inputs::{PlanInputs, RepositoryIdentities, SourceDates};
 pub use portage_files::{file_stem, ContextFile};
@@ -231,6 +231,18 @@ enum KnownId {
 
 /// Plans `images` (in build order, as [`Registry::in_order`] or [`Registry::with_ancestors`] give them).
 pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> {
+    plan_drafted(images, drafts(images, inputs), inputs)
+}
+
+/// The drafts of `images` ([`image::draft`]): what their plans are without local storage, the
+/// repositories' identities and the images they start from. Made on every core; a command makes
+/// them while its storage listing runs (`inputs` need not hold storage yet).
+pub fn drafts(images: &[&'static dyn Image], inputs: &PlanInputs) -> Vec<Result<Draft>> {
+    parallel::map(images, |image| image::draft(*image, inputs))
+}
+
+/// Plans `images` from their [`drafts`], made from the same `inputs` but storage and repositories.
+pub fn plan_drafted(images: &[&'static dyn Image], drafts: Vec<Result<Draft>>, inputs: &PlanInputs) -> Result<Plan> {
     let mut setup =
         vec![Step::HostCapture { argv: vec!["sh".into(), "-c".into(), REVISION_SCRIPT.into()], into: REVISION }];
     let mut teardown = Vec::new();
@@ -286,7 +298,7 @@ pub fn plan(images: &[&'static dyn Image], inputs: &PlanInputs) -> Result<Plan> 
     // What each planned image's id will be: known when it is up to date, else a run's.
     let mut ids: BTreeMap<&str, KnownId> = BTreeMap::new();
     let mut planned = Vec::new();
-    let drafts = parallel::map(images, |image| image::draft(*image, inputs));
+    assert_eq!(drafts.len(), images.len(), "a draft for each image");
     for (image, draft) in images.iter().zip(drafts) {
         let plan = image::settle(*image, draft?, inputs, &|name| ids.get(name).cloned())?;
         let id = match &plan.status {
