@@ -24,6 +24,9 @@ pub const BRANCHES: [&str; 2] = ["rig/alpha", "rig/beta"];
 /// The image definition the authoring loop edits (and restores).
 pub const EDITED_DEFINITION: &str = "image-defs/src/images/rig/alpha.rs";
 
+/// Figure 1's pair of milliseconds-long commands runs this many times the light rounds.
+const NO_OP_ROUNDS_FACTOR: usize = 5;
+
 /// The bench's surroundings: the workspace, the xtask binary and the bench's own folders.
 pub struct Bench {
     /// The process id of the last command [`Bench::time`] ran (a plan script names its containers
@@ -176,6 +179,9 @@ impl Bench {
     pub fn no_op_rebuild(&self, rounds: usize, heavy_rounds: usize) -> Result<Vec<Row>> {
         let storage = || self.time(self.buildah(&["images", "--json", "--no-trunc"]));
         let no_op = || self.time(self.xtask(&["build", RIG_IMAGES]));
+        // Each of the pair takes tens of milliseconds, and the machine's noise is of the same size:
+        // five times the rounds, for medians that hold still.
+        let rounds = rounds * NO_OP_ROUNDS_FACTOR;
         progress(1, "no-op build against buildah images", rounds);
         let (looks, no_ops) = stats::alternate(rounds, |_| storage(), |_| no_op())?;
         progress(1, "forced build against no-op build", heavy_rounds);

@@ -7,7 +7,8 @@ use crate::bench::{self, Figure, Rounds};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Rounds per figure (default 5; the figures that build images run at most 3).
+    /// Rounds per figure (default 5; the figures that build images run at most 3, the no-op pair of
+    /// figure 1 five times as many).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
     pub runs: Option<u16>,
     /// Only these figures (default: all).
