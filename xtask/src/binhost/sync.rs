@@ -224,7 +224,12 @@ impl<'a> Transport<'a> {
                 if !dry_run {
                     let empty = tempfile::tempdir().context("creating a temporary folder")?;
                     let empty = Utf8Path::from_path(empty.path()).context("temporary folder is not UTF-8")?;
-                    run(sh, &target::rsync_mkpath(empty, url), true)
+                    // Two publishers making the folders at once: rsync's `--mkpath` fails with
+                    // "File exists" for the one that lost the race. The folders are there then, so
+                    // a second try succeeds; a real failure fails twice.
+                    let mkpath = target::rsync_mkpath(empty, url);
+                    run(sh, &mkpath, true)
+                        .or_else(|_| run(sh, &mkpath, true))
                         .with_context(|| format!("creating {url} (is the rsync module writable?)"))?;
                 }
                 Ok(Transport::Rsync { sh, url: url.clone() })

@@ -80,9 +80,11 @@ fn dir_src(dir: &Utf8Path) -> String {
     format!("{}/", dir.as_str().trim_end_matches('/'))
 }
 
-/// Creates the package folder on the binhost when it is not there (sends an empty folder's content).
+/// Creates the package folder and its `Packages.d/` on the binhost when they are not there (sends an
+/// empty folder's content), so that uploading a fragment later never has to make a folder.
 pub fn rsync_mkpath(empty: &Utf8Path, url: &str) -> Vec<String> {
-    vec!["rsync".into(), "--mkpath".into(), "--dirs".into(), dir_src(empty), dir_arg(url)]
+    let fragments = format!("{}{}/", dir_arg(url), super::fragments::FOLDER);
+    vec!["rsync".into(), "--mkpath".into(), "--dirs".into(), dir_src(empty), fragments]
 }
 
 /// Lists the package folder recursively, sizes as plain numbers.
@@ -220,7 +222,11 @@ mod tests {
             rsync_fetch(url, "a/b/c.gpkg.tar", "/tmp/f".into()).join(" "),
             "rsync --times rsync://127.0.0.1:8873/bin/rig/a/b/c.gpkg.tar /tmp/f"
         );
-        assert_eq!(rsync_mkpath("/tmp/e".into(), "h:").join(" "), "rsync --mkpath --dirs /tmp/e/ h:");
+        assert_eq!(rsync_mkpath("/tmp/e".into(), "h:").join(" "), "rsync --mkpath --dirs /tmp/e/ h:Packages.d/");
+        assert_eq!(
+            rsync_mkpath("/tmp/e".into(), url).join(" "),
+            "rsync --mkpath --dirs /tmp/e/ rsync://127.0.0.1:8873/bin/rig/Packages.d/"
+        );
     }
 
     #[test]
