@@ -152,14 +152,24 @@ impl Drop for MountedImage {
 }
 
 /// Runs `argv` in a fresh container of `reference` (`buildah from` + `run` + `rm`, the container is
-/// always removed). Returns the `buildah run` result.
+/// always removed). Returns the `buildah run` result. When buildah 1.28 fails before the command
+/// starts (`sealing memfd copy: Device or resource busy`, under load), it runs once more, as the
+/// executor's step runner does: the command never ran.
 #[track_caller]
 pub fn run_in_image(reference: &str, argv: &[&str]) -> Finished {
     let container = ContainerGuard(buildah_ok(&["from", "--pull=never", "--quiet", reference]));
     let mut args = vec!["run", "--isolation", ISOLATION, &container.0, "--"];
     args.extend_from_slice(argv);
-    buildah(&args)
+    let finished = buildah(&args);
+    if !finished.success() && finished.stderr.contains(BUILDAH_RUN_FLAKE) {
+        eprintln!("buildah run failed before the command started ({BUILDAH_RUN_FLAKE}); once more");
+        return buildah(&args);
+    }
+    finished
 }
+
+/// What buildah 1.28 prints when a `run` fails before its command starts.
+const BUILDAH_RUN_FLAKE: &str = "sealing memfd copy";
 
 /// Like [`run_in_image`], but panics unless the command succeeds; returns its stdout.
 #[track_caller]
